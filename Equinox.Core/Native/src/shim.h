@@ -1,0 +1,93 @@
+// Shared by every translation unit of the shim (and precompiled): the C ABI conventions.
+//
+// Tensors cross the boundary as opaque `at::Tensor*` handles created with `new` and freed by eqx_tensor_free.
+// An undefined tensor is a null handle. Every exported function catches every C++ exception and stores its text in a
+// thread-local string read by eqx_last_error(): an exception that reached the CLR would kill the process.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/grad_mode.h>
+#include <torch/version.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#define EQX_API extern "C" __attribute__((visibility("default")))
+
+using TH = at::Tensor*;
+
+namespace eqx {
+
+void set_last_error(const char* message);
+
+inline TH wrap(at::Tensor t) {
+  if (!t.defined()) return nullptr;
+  return new at::Tensor(std::move(t));
+}
+
+inline at::IntArrayRef dims(const int64_t* values, int32_t count) { return at::IntArrayRef(values, (size_t)count); }
+
+// A scalar from C#: integral scalars keep integer tensors integral, as Python's `t + 1` does.
+inline at::Scalar scalar(double value, int64_t integral, int32_t is_integral) {
+  if (is_integral) return at::Scalar(integral);
+  return at::Scalar(value);
+}
+
+inline at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index) {
+  return at::TensorOptions()
+      .dtype(static_cast<at::ScalarType>(dtype))
+      .device(at::Device(static_cast<at::DeviceType>(device_type), static_cast<at::DeviceIndex>(device_index)));
+}
+
+inline std::vector<at::Tensor> tensors(const TH* handles, int32_t count) {
+  std::vector<at::Tensor> out;
+  out.reserve(count);
+  for (int32_t i = 0; i < count; i++) out.push_back(handles[i] ? *handles[i] : at::Tensor());
+  return out;
+}
+
+inline c10::optional<at::Tensor> optional(const TH handle) {
+  if (!handle) return c10::nullopt;
+  return *handle;
+}
+
+// Writes a list of results into a caller-provided array of `capacity` handles; fails if it does not fit.
+inline int32_t write_list(const std::vector<at::Tensor>& list, TH* out, int32_t capacity) {
+  if ((int64_t)list.size() > capacity) {
+    throw std::runtime_error("result has " + std::to_string(list.size()) + " tensors but the caller expected at most " +
+                             std::to_string(capacity));
+  }
+  for (size_t i = 0; i < list.size(); i++) out[i] = wrap(list[i]);
+  return (int32_t)list.size();
+}
+
+// A generator seeded from a Key: random draws depend on the key alone, never on call order or global state.
+inline at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+}  // namespace eqx
+
+#define EQX_TRY try {
+#define EQX_CATCH(failure)                                          \
+  }                                                                 \
+  catch (const c10::Error& e) {                                     \
+    eqx::set_last_error(e.what_without_backtrace());                \
+  }                                                                 \
+  catch (const std::exception& e) {                                 \
+    eqx::set_last_error(e.what());                                  \
+  }                                                                 \
+  catch (...) {                                                     \
+    eqx::set_last_error("unknown C++ exception");                   \
+  }                                                                 \
+  return failure;
+
+// Most ops: handles in, one tensor out, null on failure.
+#define EQX_TENSOR_OP(signature, expression) \
+  EQX_API TH signature {                     \
+    EQX_TRY return eqx::wrap(expression);    \
+    EQX_CATCH(nullptr)                       \
+  }

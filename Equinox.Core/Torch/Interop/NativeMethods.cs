@@ -1,0 +1,43 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Equinox.Torch.Interop;
+
+/// <summary>
+/// Entry points of the C shim over LibTorch (Equinox.Core/Native). Handles are raw <c>at::Tensor*</c> pointers: a
+/// <see cref="Tensor"/> owns each one and keeps itself alive across the call by being passed to the result check.
+/// One partial file per area, mirroring the shim's source files.
+/// </summary>
+internal static partial class NativeMethods
+{
+    internal const string Library = "equinox_native";
+
+    // Runs before the first native call of any area.
+    static NativeMethods() => NativeLibrary.SetDllImportResolver(typeof(NativeMethods).Assembly, Resolve);
+
+    // The shim is copied next to Equinox.Core.dll by the build; LibTorch is found through the shim's RPATH or the
+    // system loader path. A failure names what to install instead of a bare DllNotFoundException.
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? searchPath)
+    {
+        if (name != Library) return IntPtr.Zero;
+        var path = Path.Combine(AppContext.BaseDirectory, "libequinox_native.so");
+        if (NativeLibrary.TryLoad(path, out var handle)) return handle;
+        if (NativeLibrary.TryLoad(Library, assembly, searchPath, out handle)) return handle;
+        try
+        {
+            return NativeLibrary.Load(path);
+        }
+        catch (DllNotFoundException e)
+        {
+            throw new DllNotFoundException(
+                $"Equinox could not load its LibTorch shim from '{path}': {e.Message} " +
+                "The shim is built by `dotnet build` and needs LibTorch at run time: sudo apt-get install libtorch-dev.", e);
+        }
+    }
+
+    [LibraryImport(Library)] internal static partial IntPtr eqx_last_error();
+    [LibraryImport(Library)] internal static partial IntPtr eqx_torch_version();
+    [LibraryImport(Library)] internal static partial int eqx_cuda_device_count();
+
+    internal static string LastError() => Marshal.PtrToStringUTF8(eqx_last_error()) ?? "";
+}

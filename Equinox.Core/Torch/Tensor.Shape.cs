@@ -1,0 +1,172 @@
+using Equinox.Torch.Interop;
+
+namespace Equinox.Torch;
+
+// Reshaping, joining, splitting, slicing and indexing.
+public sealed partial class Tensor
+{
+    /// <summary>The same elements with a new shape (one size may be -1); a view when possible, else a copy.</summary>
+    public unsafe Tensor Reshape(params long[] shape)
+    {
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(Ptr, s, shape.Length), $"reshape to [{string.Join(",", shape)}]", this);
+    }
+
+    /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape"/>).</summary>
+    public unsafe Tensor View(params long[] shape)
+    {
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(Ptr, s, shape.Length), $"view as [{string.Join(",", shape)}]", this);
+    }
+
+    /// <summary>Merges dims <paramref name="startDim"/>..<paramref name="endDim"/> into one.</summary>
+    public Tensor Flatten(long startDim = 0, long endDim = -1) => Wrap(NativeMethods.eqx_flatten(Ptr, startDim, endDim), "flatten", this);
+
+    /// <summary>Swaps two dims (a view).</summary>
+    public Tensor Transpose(long dim0, long dim1) => Wrap(NativeMethods.eqx_transpose(Ptr, dim0, dim1), "transpose", this);
+
+    /// <summary>The matrix transpose of a 2-D tensor (swaps the last two dims of higher-rank ones).</summary>
+    public Tensor T => Transpose(-2, -1);
+
+    /// <summary>Reorders the dims (a view).</summary>
+    public unsafe Tensor Permute(params long[] order)
+    {
+        fixed (long* o = order) return Wrap(NativeMethods.eqx_permute(Ptr, o, order.Length), $"permute [{string.Join(",", order)}]", this);
+    }
+
+    /// <summary>Removes size-1 dims: all of them, or only <paramref name="dim"/>.</summary>
+    public Tensor Squeeze(long? dim = null) => Wrap(NativeMethods.eqx_squeeze(Ptr, dim ?? 0, dim.HasValue ? 1 : 0), "squeeze", this);
+
+    /// <summary>Inserts a size-1 dim at <paramref name="dim"/>.</summary>
+    public Tensor Unsqueeze(long dim) => Wrap(NativeMethods.eqx_unsqueeze(Ptr, dim), "unsqueeze", this);
+
+    /// <summary>Repeats size-1 dims to <paramref name="shape"/> without copying (-1 keeps a size).</summary>
+    public unsafe Tensor Expand(params long[] shape)
+    {
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(Ptr, s, shape.Length), $"expand to [{string.Join(",", shape)}]", this);
+    }
+
+    /// <summary>Broadcasts to <paramref name="shape"/> with NumPy's rules, without copying.</summary>
+    public unsafe Tensor BroadcastTo(params long[] shape)
+    {
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(Ptr, s, shape.Length), $"broadcast_to [{string.Join(",", shape)}]", this);
+    }
+
+    /// <summary>Reverses the order of elements along <paramref name="dims"/>.</summary>
+    public unsafe Tensor Flip(params long[] dims)
+    {
+        fixed (long* d = dims) return Wrap(NativeMethods.eqx_flip(Ptr, d, dims.Length), "flip", this);
+    }
+
+    /// <summary>Tiles the tensor <paramref name="repeats"/> times along each dim (a copy).</summary>
+    public unsafe Tensor Repeat(params long[] repeats)
+    {
+        fixed (long* r = repeats) return Wrap(NativeMethods.eqx_repeat(Ptr, r, repeats.Length), "repeat", this);
+    }
+
+    /// <summary>Joins tensors along an existing dim.</summary>
+    public static unsafe Tensor Cat(ReadOnlySpan<Tensor> tensors, long dim = 0) => Join(tensors, dim, "cat", &NativeMethods.eqx_cat);
+
+    /// <summary>Joins tensors along a new dim.</summary>
+    public static unsafe Tensor Stack(ReadOnlySpan<Tensor> tensors, long dim = 0) => Join(tensors, dim, "stack", &NativeMethods.eqx_stack);
+
+    private static unsafe Tensor Join(ReadOnlySpan<Tensor> tensors, long dim, string operation, delegate*<IntPtr*, int, long, IntPtr> native)
+    {
+        Span<IntPtr> handles = tensors.Length <= 64 ? stackalloc IntPtr[tensors.Length] : new IntPtr[tensors.Length];
+        for (int i = 0; i < tensors.Length; i++) handles[i] = tensors[i].Ptr;
+        fixed (IntPtr* p = handles)
+        {
+            var result = native(p, tensors.Length, dim);
+            if (result == IntPtr.Zero) throw Failure(operation, [.. tensors]);
+            return new Tensor(result);
+        }
+    }
+
+    /// <summary>Pieces of <paramref name="size"/> along <paramref name="dim"/> (the last may be smaller).</summary>
+    public unsafe Tensor[] Split(long size, long dim = 0)
+    {
+        if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), $"split size must be positive, got {size}.");
+        long length = Size((int)dim);
+        int capacity = (int)Math.Max(1, (length + size - 1) / size);
+        return Pieces(capacity, "split", (output, cap) => NativeMethods.eqx_split(Ptr, size, dim, output, cap));
+    }
+
+    /// <summary>Pieces with the given sizes along <paramref name="dim"/>; the sizes must add up to the dim's size.</summary>
+    public unsafe Tensor[] Split(long[] sizes, long dim = 0)
+    {
+        return Pieces(sizes.Length, "split_with_sizes", (output, cap) =>
+        {
+            fixed (long* s = sizes) return NativeMethods.eqx_split_sizes(Ptr, s, sizes.Length, dim, output, cap);
+        });
+    }
+
+    /// <summary>At most <paramref name="chunks"/> nearly equal pieces along <paramref name="dim"/>.</summary>
+    public unsafe Tensor[] Chunk(long chunks, long dim = 0)
+    {
+        if (chunks <= 0) throw new ArgumentOutOfRangeException(nameof(chunks), $"chunk count must be positive, got {chunks}.");
+        return Pieces((int)chunks, "chunk", (output, cap) => NativeMethods.eqx_chunk(Ptr, chunks, dim, output, cap));
+    }
+
+    private unsafe delegate int PieceWriter(IntPtr* output, int capacity);
+
+    private unsafe Tensor[] Pieces(int capacity, string operation, PieceWriter write)
+    {
+        var handles = new IntPtr[capacity];
+        int count;
+        fixed (IntPtr* p = handles) count = write(p, capacity);
+        if (count < 0) throw Failure(operation, [this]);
+        var result = new Tensor[count];
+        for (int i = 0; i < count; i++) result[i] = new Tensor(handles[i]);
+        return result;
+    }
+
+    /// <summary>The slice at <paramref name="index"/> of <paramref name="dim"/>, which is removed (a view).</summary>
+    public Tensor Select(long dim, long index) => Wrap(NativeMethods.eqx_select(Ptr, dim, index), $"select index {index} of dim {dim}", this);
+
+    /// <summary>Elements <paramref name="start"/> to <paramref name="end"/> (exclusive) of <paramref name="dim"/> by <paramref name="step"/> (a view).</summary>
+    public Tensor Slice(long dim, long? start = null, long? end = null, long step = 1)
+    {
+        if (step <= 0) throw new ArgumentOutOfRangeException(nameof(step), $"slice step must be positive, got {step}.");
+        return Wrap(NativeMethods.eqx_slice(Ptr, dim, start ?? 0, start.HasValue ? 1 : 0, end ?? 0, end.HasValue ? 1 : 0, step), "slice", this);
+    }
+
+    /// <summary><paramref name="length"/> elements of <paramref name="dim"/> from <paramref name="start"/> (a view).</summary>
+    public Tensor Narrow(long dim, long start, long length) => Wrap(NativeMethods.eqx_narrow(Ptr, dim, start, length), "narrow", this);
+
+    /// <summary>Values along <paramref name="dim"/> picked by an i64 <paramref name="index"/> of the same rank.</summary>
+    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.eqx_gather(Ptr, dim, index.Ptr), "gather", this, index);
+
+    /// <summary>The slices of <paramref name="dim"/> listed in a 1-D integer <paramref name="index"/>.</summary>
+    public Tensor IndexSelect(long dim, Tensor index) => Wrap(NativeMethods.eqx_index_select(Ptr, dim, index.Ptr), "index_select", this, index);
+
+    /// <summary>A copy with <paramref name="value"/> where the bool <paramref name="mask"/> is true.</summary>
+    public Tensor MaskedFill(Tensor mask, double value) => Wrap(NativeMethods.eqx_masked_fill(Ptr, mask.Ptr, value), "masked_fill", this, mask);
+
+    /// <summary>One-hot encoding of an integer tensor: a new last dim of <paramref name="classes"/> (i64).</summary>
+    public Tensor OneHot(long classes) => Wrap(NativeMethods.eqx_one_hot(Ptr, classes), "one_hot", this);
+
+    /// <summary>The lower triangle of the last two dims; the rest zero.</summary>
+    public Tensor Tril(long diagonal = 0) => Wrap(NativeMethods.eqx_tril(Ptr, diagonal), "tril", this);
+
+    /// <summary>The upper triangle of the last two dims; the rest zero.</summary>
+    public Tensor Triu(long diagonal = 0) => Wrap(NativeMethods.eqx_triu(Ptr, diagonal), "triu", this);
+
+    /// <summary>
+    /// NumPy-style indexing: integers select (and drop a dim), ranges slice (<c>t[1..3]</c>, <c>t[.., ^1]</c>),
+    /// <see cref="TensorIndex.Slice"/> adds a step, <see cref="TensorIndex.Ellipsis"/> and
+    /// <see cref="TensorIndex.NewAxis"/> work as in NumPy, and integer or bool tensors index advanced-style.
+    /// </summary>
+    [System.Runtime.CompilerServices.IndexerName("Indexer")]
+    public Tensor this[params TensorIndex[] indices] => TensorIndex.Apply(this, indices);
+
+    /// <summary>Advanced indexing with one optional index tensor per leading dim (null keeps the dim whole).</summary>
+    public unsafe Tensor Index(params Tensor?[] indices)
+    {
+        var handles = new IntPtr[indices.Length];
+        for (int i = 0; i < indices.Length; i++) handles[i] = indices[i]?.Ptr ?? IntPtr.Zero;
+        fixed (IntPtr* p = handles)
+        {
+            var result = NativeMethods.eqx_index(Ptr, p, indices.Length);
+            if (result == IntPtr.Zero) throw Failure("index", [this, .. indices]);
+            return new Tensor(result);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+using Equinox.Torch.Interop;
+
+namespace Equinox.Torch;
+
+/// <summary>
+/// An n-dimensional array on the CPU or a CUDA device, backed by a LibTorch tensor. Operations return new tensors;
+/// the few that write in place (for optimisers) end in <c>InPlace</c>. A tensor holds native memory: dispose it, or
+/// create it inside a <see cref="TensorScope"/> (<c>using var scope = Torch.Scope();</c>) that disposes it for you.
+/// </summary>
+public sealed partial class Tensor : IDisposable
+{
+    // Tensors created outside any scope and at least this large tell the GC about their native memory.
+    private const long PressureThreshold = 64 * 1024;
+
+    private readonly TensorHandle handle;
+    private long[]? shape;
+
+    private Tensor(IntPtr pointer)
+    {
+        long pressure = 0;
+        if (!TensorScope.IsActive)
+        {
+            long bytes = NativeMethods.eqx_tensor_nbytes(pointer);
+            if (bytes >= PressureThreshold) pressure = bytes;
+        }
+        handle = new TensorHandle(pointer, pressure);
+        TensorScope.Adopt(this);
+    }
+
+    /// <summary>The scope that will dispose this tensor, if any.</summary>
+    internal TensorScope? Owner { get; set; }
+
+    internal IntPtr Ptr
+    {
+        get
+        {
+            if (handle.IsClosed) ThrowDisposed();
+            return handle.DangerousGetHandle();
+        }
+    }
+
+    /// <summary>Whether this tensor's native memory has been released.</summary>
+    public bool IsDisposed => handle.IsClosed;
+
+    /// <summary>Releases the native tensor now. Safe to call twice; using the tensor afterwards throws.</summary>
+    public void Dispose() => handle.Dispose();
+
+    /// <summary>Wraps a result handle, or throws <see cref="TorchException"/> naming the op and its inputs.</summary>
+    internal static Tensor Wrap(IntPtr result, string operation, params ReadOnlySpan<Tensor?> inputs)
+    {
+        if (result == IntPtr.Zero) throw Failure(operation, inputs);
+        return new Tensor(result);
+    }
+
+    /// <summary>Wraps a handle that may legitimately be null (an undefined tensor, e.g. an unused input's gradient).</summary>
+    internal static Tensor? WrapOptional(IntPtr result) => result == IntPtr.Zero ? null : new Tensor(result);
+
+    /// <summary>Throws if a status-returning native call failed.</summary>
+    internal static void Check(int status, string operation, params ReadOnlySpan<Tensor?> inputs)
+    {
+        if (status < 0) throw Failure(operation, inputs);
+    }
+
+    internal static TorchException Failure(string operation, ReadOnlySpan<Tensor?> inputs)
+    {
+        var message = NativeMethods.LastError();
+        var described = new string[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++) described[i] = inputs[i]?.Describe() ?? "null";
+        return new TorchException(operation, described, message);
+    }
+
+    private void ThrowDisposed() =>
+        throw new ObjectDisposedException(nameof(Tensor),
+            "This tensor was disposed (directly or by the TensorScope it was created in). " +
+            "To keep a tensor past its scope, return it through scope.MoveOut(tensor).");
+
+    // ---- metadata ---------------------------------------------------------------------------------------------
+
+    /// <summary>The size of each dimension. Do not modify the returned array.</summary>
+    public unsafe long[] Shape
+    {
+        get
+        {
+            if (shape is not null) return shape;
+            var ptr = Ptr;
+            var result = new long[NativeMethods.eqx_tensor_ndim(ptr)];
+            fixed (long* p = result) NativeMethods.eqx_tensor_shape(ptr, p);
+            return shape = result;
+        }
+    }
+
+    /// <summary>The number of dimensions.</summary>
+    public int Rank => Shape.Length;
+
+    /// <summary>The size of dimension <paramref name="dim"/> (negative counts from the end).</summary>
+    public long Size(int dim)
+    {
+        var s = Shape;
+        int d = dim < 0 ? dim + s.Length : dim;
+        if (d < 0 || d >= s.Length)
+            throw new ArgumentOutOfRangeException(nameof(dim), $"dimension {dim} is out of range for {Describe()}");
+        return s[d];
+    }
+
+    /// <summary>The element type.</summary>
+    public DType DType => (DType)NativeMethods.eqx_tensor_dtype(Ptr);
+
+    /// <summary>The device holding the data.</summary>
+    public Device Device
+    {
+        get
+        {
+            NativeMethods.eqx_tensor_device(Ptr, out int type, out int index);
+            return new Device((DeviceType)type, index);
+        }
+    }
+
+    /// <summary>The number of elements.</summary>
+    public long NumberOfElements => NativeMethods.eqx_tensor_numel(Ptr);
+
+    /// <summary>The bytes the elements occupy.</summary>
+    public long Bytes => NativeMethods.eqx_tensor_nbytes(Ptr);
+
+    /// <summary>Whether both objects refer to the same native tensor (not merely equal values).</summary>
+    public bool IsSameAs(Tensor other) => NativeMethods.eqx_tensor_same(Ptr, other.Ptr) != 0;
+
+    /// <summary>Whether both tensors view the same memory (one is a view or alias of the other).</summary>
+    public bool SharesStorageWith(Tensor other) => NativeMethods.eqx_tensor_shares_storage(Ptr, other.Ptr) != 0;
+
+    /// <summary>Equinox's summary: dtype and shape, <c>f32[2,3]</c>, with the device when it is not the CPU.</summary>
+    public string Describe()
+    {
+        if (IsDisposed) return "<disposed tensor>";
+        var device = Device;
+        var text = $"{DType.ShortName()}[{string.Join(",", Shape)}]";
+        return device.Type == DeviceType.Cpu ? text : $"{text}@{device}";
+    }
+
+    /// <summary>The summary (<see cref="Describe"/>) followed by the values when there are at most 32 of them.</summary>
+    public override string ToString()
+    {
+        if (IsDisposed) return "<disposed tensor>";
+        var summary = Describe();
+        if (NumberOfElements > 32 || DType.IsComplex()) return summary;
+        using var _ = Torch.NoGrad();
+        using var asDouble = DType == DType.Float64 ? null : To(DType.Float64);
+        var values = (asDouble ?? this).ToArray<double>();
+        var text = new StringBuilder(summary).Append(' ');
+        int position = 0;
+        AppendValues(text, Shape, 0, values, ref position, DType);
+        return text.ToString();
+    }
+
+    private static void AppendValues(StringBuilder text, long[] shape, int dim, double[] values, ref int position, DType dtype)
+    {
+        if (dim == shape.Length)
+        {
+            double v = values[position++];
+            text.Append(dtype == DType.Bool ? (v != 0 ? "true" : "false")
+                : dtype.IsFloatingPoint() ? v.ToString("G6", CultureInfo.InvariantCulture)
+                : v.ToString(CultureInfo.InvariantCulture));
+            return;
+        }
+        text.Append('[');
+        for (long i = 0; i < shape[dim]; i++)
+        {
+            if (i > 0) text.Append(", ");
+            AppendValues(text, shape, dim + 1, values, ref position, dtype);
+        }
+        text.Append(']');
+    }
+}

@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+using Equinox.Torch.Interop;
+
+namespace Equinox.Torch;
+
+/// <summary>Process- and thread-wide switches of the tensor engine: scopes, grad mode, threads, devices.</summary>
+public static class Torch
+{
+    /// <summary>Opens a <see cref="TensorScope"/> on this thread: <c>using var scope = Torch.Scope();</c>.</summary>
+    public static TensorScope Scope() => new();
+
+    /// <summary>Native tensors alive in this process (created and not yet disposed or finalized).</summary>
+    public static long LiveTensors => TensorHandle.Live;
+
+    /// <summary>The LibTorch version the shim was built against, e.g. <c>1.13.0</c>.</summary>
+    public static string Version => Marshal.PtrToStringUTF8(NativeMethods.eqx_torch_version()) ?? "";
+
+    /// <summary>The number of CUDA devices LibTorch can use (0 on a CPU-only build).</summary>
+    public static int CudaDeviceCount => NativeMethods.eqx_cuda_device_count();
+
+    /// <summary>Whether a CUDA device is usable.</summary>
+    public static bool IsCudaAvailable => CudaDeviceCount > 0;
+
+    /// <summary>Whether autograd records operations on this thread.</summary>
+    public static bool IsGradEnabled => NativeMethods.eqx_grad_enabled() != 0;
+
+    /// <summary>Stops autograd recording on this thread until disposed: <c>using (Torch.NoGrad()) { ... }</c>.</summary>
+    public static GradMode NoGrad() => new(false);
+
+    /// <summary>Turns autograd recording on for this thread until disposed (inside a <see cref="NoGrad"/>, say).</summary>
+    public static GradMode EnableGrad() => new(true);
+
+    /// <summary>Threads LibTorch uses for one op on the CPU.</summary>
+    public static int NumThreads
+    {
+        get => NativeMethods.eqx_num_threads();
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value);
+            NativeMethods.eqx_set_num_threads(value);
+        }
+    }
+
+    /// <summary>Restores the previous grad mode when disposed. Grad mode is per thread, as in LibTorch.</summary>
+    public readonly struct GradMode : IDisposable
+    {
+        private readonly bool previous;
+
+        internal GradMode(bool enabled)
+        {
+            previous = IsGradEnabled;
+            NativeMethods.eqx_set_grad_enabled(enabled ? 1 : 0);
+        }
+
+        /// <summary>Puts back the grad mode that was in force before.</summary>
+        public void Dispose() => NativeMethods.eqx_set_grad_enabled(previous ? 1 : 0);
+    }
+}
