@@ -45,6 +45,7 @@ public sealed class PyTorchOracle : IDisposable
     private static readonly TimeSpan ResponseTimeout = TimeSpan.FromMinutes(2);
     private static readonly object SharedLock = new();
     private static PyTorchOracle? shared;
+    private static OracleException? startFailure; // a broken setup fails every test at once instead of retrying
 
     private readonly object requestLock = new();
     private readonly Process process;
@@ -108,7 +109,20 @@ public sealed class PyTorchOracle : IDisposable
     {
         get
         {
-            lock (SharedLock) return shared ??= new PyTorchOracle();
+            lock (SharedLock)
+            {
+                if (shared is not null) return shared;
+                if (startFailure is not null) throw new OracleException(startFailure.Message);
+                try
+                {
+                    return shared = new PyTorchOracle();
+                }
+                catch (OracleException e)
+                {
+                    startFailure = e;
+                    throw;
+                }
+            }
         }
     }
 

@@ -63,6 +63,21 @@ public class PyTorchOracleTests
     }
 
     [Test]
+    public void RequestsLeaveNoNativeTensorsBehind()
+    {
+        long before = Torch.LiveTensors;
+        using (Torch.Scope())
+        {
+            // f16 takes the widening path (a temporary f64 copy) on the way to Python.
+            var x = Tensor.FromArray(new[] { 0.5, -2.0, 3.0 }).To(DType.Float16).WithRequiresGrad();
+            var result = PyTorchOracle.RunWithGrad("x * x", ("x", x));
+            Assert.That(result.Out.DType, Is.EqualTo("float16"));
+            Assert.That(result.Grad("x")!.Values, Is.EqualTo(new[] { 1.0, -4.0, 6.0 }));
+        }
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
+    }
+
+    [Test]
     public void CloseFailsOnAValueShapeOrDTypeMismatch()
     {
         using var scope = Torch.Scope();
