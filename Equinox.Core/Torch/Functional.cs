@@ -134,8 +134,19 @@ public static unsafe class Functional
     }
 
     /// <summary>Rows of <paramref name="weight"/> picked by integer <paramref name="indices"/>.</summary>
-    public static Tensor Embedding(Tensor weight, Tensor indices, long? paddingIndex = null) =>
-        Tensor.Wrap(NativeMethods.eqx_embedding(weight.Ptr, indices.Ptr, paddingIndex ?? -1), "embedding", weight, indices);
+    public static Tensor Embedding(Tensor weight, Tensor indices, long? paddingIndex = null)
+    {
+        // LibTorch reads a negative padding index as "none": count it from the end as torch.nn.functional does.
+        long padding = -1;
+        if (paddingIndex is long p)
+        {
+            long rows = weight.Size(0);
+            if (p < -rows || p >= rows)
+                throw new ArgumentOutOfRangeException(nameof(paddingIndex), $"paddingIndex {p} is outside the {rows} rows of the embedding weight {weight.Describe()}.");
+            padding = p < 0 ? p + rows : p;
+        }
+        return Tensor.Wrap(NativeMethods.eqx_embedding(weight.Ptr, indices.Ptr, padding), "embedding", weight, indices);
+    }
 
     /// <summary>Cross-entropy of logits <c>[N, C, ...]</c> against class indices (i64) or class probabilities.</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean,

@@ -52,6 +52,8 @@ public sealed partial class Tensor
     public static Tensor operator %(Tensor a, Tensor b) => a.Remainder(b);
     /// <summary>Python's remainder by a scalar.</summary>
     public static Tensor operator %(Tensor a, double b) => a.Remainder(b);
+    /// <summary>Python's remainder by an integer scalar (an integer tensor stays integral).</summary>
+    public static Tensor operator %(Tensor a, long b) => a.Remainder(b);
 
     /// <summary>Elementwise &lt; (bool).</summary>
     public static Tensor operator <(Tensor a, Tensor b) => a.Lt(b);

@@ -7,14 +7,16 @@ public readonly struct TensorIndex
 
     private readonly Kind kind;
     private readonly long integer;
+    private readonly bool fromEnd;
     private readonly long? start, end;
     private readonly long step;
     private readonly Tensor? tensor;
 
-    private TensorIndex(Kind kind, long integer = 0, long? start = null, long? end = null, long step = 1, Tensor? tensor = null)
+    private TensorIndex(Kind kind, long integer = 0, long? start = null, long? end = null, long step = 1, Tensor? tensor = null, bool fromEnd = false)
     {
         this.kind = kind;
         this.integer = integer;
+        this.fromEnd = fromEnd;
         this.start = start;
         this.end = end;
         this.step = step;
@@ -26,7 +28,8 @@ public readonly struct TensorIndex
     /// <summary>Selects one position (negative counts from the end) and drops the dim.</summary>
     public static implicit operator TensorIndex(int index) => new(Kind.Integer, integer: index);
     /// <summary>Selects one position; <c>^1</c> is the last.</summary>
-    public static implicit operator TensorIndex(Index index) => new(Kind.Integer, integer: index.IsFromEnd ? -index.Value : index.Value);
+    public static implicit operator TensorIndex(Index index) =>
+        new(Kind.Integer, integer: index.IsFromEnd ? -index.Value : index.Value, fromEnd: index.IsFromEnd);
     /// <summary>A slice, e.g. <c>1..3</c>, <c>..^1</c> or <c>..</c>.</summary>
     public static implicit operator TensorIndex(Range range) => new(Kind.Slice,
         start: Bound(range.Start, isEnd: false), end: Bound(range.End, isEnd: true));
@@ -44,7 +47,8 @@ public readonly struct TensorIndex
 
     private static long? Bound(Index index, bool isEnd)
     {
-        if (index.IsFromEnd) return index.Value == 0 ? (isEnd ? null : 0) : -index.Value;
+        // ^0 is the end itself: no bound for an end, and a start past every element (slices clamp it to the size).
+        if (index.IsFromEnd) return index.Value == 0 ? (isEnd ? null : long.MaxValue) : -index.Value;
         return index.Value;
     }
 
@@ -73,7 +77,9 @@ public readonly struct TensorIndex
             switch (index.kind)
             {
                 case Kind.Integer:
-                    result = Step(result, source, result.Select(dim, index.integer));
+                    // ^0 is one past the last element: select it so the error names the dim's size.
+                    long position = index.fromEnd && index.integer == 0 ? result.Size((int)dim) : index.integer;
+                    result = Step(result, source, result.Select(dim, position));
                     break;
                 case Kind.Slice:
                     result = Step(result, source, result.Slice(dim, index.start, index.end, index.step));
