@@ -101,7 +101,7 @@ public sealed partial class Tensor
     public Tensor Mul(long other) => Wrap(NativeMethods.eqx_mul_scalar(Ptr, other, other, 1), "mul", this);
     /// <summary>Div with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
     public Tensor Div(double other) => Wrap(NativeMethods.eqx_div_scalar(Ptr, other, 0, 0), "div", this);
-    /// <summary>Div with an integer scalar (an integer tensor stays integral).</summary>
+    /// <summary>Div by an integer scalar: true division, so an integer tensor gives the default float dtype.</summary>
     public Tensor Div(long other) => Wrap(NativeMethods.eqx_div_scalar(Ptr, other, other, 1), "div", this);
     /// <summary>Pow with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
     public Tensor Pow(double other) => Wrap(NativeMethods.eqx_pow_scalar(Ptr, other, 0, 0), "pow", this);
