@@ -201,6 +201,17 @@ public class ElementwiseTests
         OracleAssert.Grads(expected, grads, "a");
     }
 
+    [Test]
+    public void ClampWithIntegerBoundsKeepsAnIntegerTensorIntegral()
+    {
+        using var scope = Torch.Scope();
+        var a = Tensor.Arange(-3, 4);
+        var result = a.Clamp(-1, 2);
+        var expected = PyTorchOracle.Run("torch.clamp(a, min=-1, max=2)", ("a", a));
+        Assert.That(result.DType, Is.EqualTo(DType.Int64));
+        OracleAssert.Exact(result, expected.Out);
+    }
+
     // ---- unary functions and activations: values and gradients in f64 (tight) and f32 -----------------------
 
     private static readonly Dictionary<string, (Func<Tensor, Tensor> Ours, string Python, bool PositiveInput)> UnaryOps = new()

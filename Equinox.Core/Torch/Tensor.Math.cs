@@ -86,7 +86,11 @@ public sealed partial class Tensor
 
     /// <summary>Limits values to [min, max]; either bound may be omitted.</summary>
     public Tensor Clamp(double? min = null, double? max = null) =>
-        Wrap(NativeMethods.eqx_clamp(Ptr, min ?? 0, min.HasValue ? 1 : 0, max ?? 0, max.HasValue ? 1 : 0), "clamp", this);
+        Wrap(NativeMethods.eqx_clamp(Ptr, min ?? 0, 0, min.HasValue ? 1 : 0, max ?? 0, 0, max.HasValue ? 1 : 0, 0), "clamp", this);
+
+    /// <summary>Limits values to integer bounds [min, max]; an integer tensor stays integral.</summary>
+    public Tensor Clamp(long? min, long? max = null) =>
+        Wrap(NativeMethods.eqx_clamp(Ptr, 0, min ?? 0, min.HasValue ? 1 : 0, 0, max ?? 0, max.HasValue ? 1 : 0, 1), "clamp", this);
 
     /// <summary>GELU; exact (erf) by default, or the tanh approximation.</summary>
     public Tensor Gelu(bool tanhApproximation = false) => Wrap(NativeMethods.eqx_gelu(Ptr, tanhApproximation ? 1 : 0), "gelu", this);

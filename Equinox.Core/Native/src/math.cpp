@@ -71,9 +71,11 @@ EQX_WITH_SCALAR(ge_scalar, at::ge(*a, S))
 
 EQX_TENSOR_OP(eqx_where(TH condition, TH a, TH b), at::where(*condition, *a, *b))
 
-EQX_TENSOR_OP(eqx_clamp(TH a, double min, int32_t has_min, double max, int32_t has_max),
-              at::clamp(*a, has_min ? c10::optional<at::Scalar>(min) : c10::nullopt,
-                        has_max ? c10::optional<at::Scalar>(max) : c10::nullopt))
+// Bounds are integral when the caller passed integers, so an integer tensor stays integral (as torch.clamp does).
+EQX_TENSOR_OP(eqx_clamp(TH a, double min, int64_t integral_min, int32_t has_min, double max, int64_t integral_max,
+                        int32_t has_max, int32_t is_integral),
+              at::clamp(*a, has_min ? c10::optional<at::Scalar>(eqx::scalar(min, integral_min, is_integral)) : c10::nullopt,
+                        has_max ? c10::optional<at::Scalar>(eqx::scalar(max, integral_max, is_integral)) : c10::nullopt))
 
 EQX_TENSOR_OP(eqx_softmax(TH a, int64_t dim), at::softmax(*a, dim))
 EQX_TENSOR_OP(eqx_log_softmax(TH a, int64_t dim), at::log_softmax(*a, dim))

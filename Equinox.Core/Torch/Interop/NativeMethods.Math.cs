@@ -67,7 +67,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial IntPtr eqx_ge_scalar(IntPtr a, double value, long integral, int isIntegral);
 
     [LibraryImport(Library)] internal static partial IntPtr eqx_where(IntPtr condition, IntPtr a, IntPtr b);
-    [LibraryImport(Library)] internal static partial IntPtr eqx_clamp(IntPtr a, double min, int hasMin, double max, int hasMax);
+    [LibraryImport(Library)] internal static partial IntPtr eqx_clamp(IntPtr a, double min, long integralMin, int hasMin, double max, long integralMax, int hasMax, int isIntegral);
     [LibraryImport(Library)] internal static partial IntPtr eqx_softmax(IntPtr a, long dim);
     [LibraryImport(Library)] internal static partial IntPtr eqx_log_softmax(IntPtr a, long dim);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr eqx_einsum(string equation, IntPtr* operands, int count);
