@@ -120,7 +120,7 @@ EQX_TENSOR_OP(eqx_bernoulli(const int64_t* shape, int32_t ndim, uint64_t seed, d
 
 EQX_TENSOR_OP(eqx_to_dtype(TH t, int32_t dtype), t->to(static_cast<at::ScalarType>(dtype)))
 EQX_TENSOR_OP(eqx_to_device(TH t, int32_t device_type, int32_t device_index),
-              t->to(at::Device(static_cast<at::DeviceType>(device_type), static_cast<at::DeviceIndex>(device_index))))
+              t->to(eqx::device(device_type, device_index)))
 EQX_TENSOR_OP(eqx_clone(TH t), t->clone())
 EQX_TENSOR_OP(eqx_contiguous(TH t), t->contiguous())
 EQX_TENSOR_OP(eqx_alias(TH t), at::Tensor(*t))

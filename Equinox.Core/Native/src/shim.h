@@ -38,10 +38,15 @@ inline at::Scalar scalar(double value, int64_t integral, int32_t is_integral) {
   return at::Scalar(value);
 }
 
+// LibTorch's CPU device has no index: `cpu:0` would compare unequal to every CPU tensor's device.
+inline at::Device device(int32_t device_type, int32_t device_index) {
+  auto type = static_cast<at::DeviceType>(device_type);
+  if (type == at::kCPU) return at::Device(at::kCPU);
+  return at::Device(type, static_cast<at::DeviceIndex>(device_index));
+}
+
 inline at::TensorOptions options(int32_t dtype, int32_t device_type, int32_t device_index) {
-  return at::TensorOptions()
-      .dtype(static_cast<at::ScalarType>(dtype))
-      .device(at::Device(static_cast<at::DeviceType>(device_type), static_cast<at::DeviceIndex>(device_index)));
+  return at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)).device(device(device_type, device_index));
 }
 
 inline std::vector<at::Tensor> tensors(const TH* handles, int32_t count) {
