@@ -72,7 +72,36 @@ inline int32_t write_list(const std::vector<at::Tensor>& list, TH* out, int32_t 
 }
 
 // A generator seeded from a Key: random draws depend on the key alone, never on call order or global state.
-inline at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+// ATen's mt19937 takes only the low 32 bits of a seed, so among ~10^5 keys two would share a stream; the state is
+// instead initialised from both halves by Matsumoto and Nishimura's init_by_array (mt19937ar.c, 2002).
+inline at::Generator generator(uint64_t seed) {
+  constexpr int n = 624;
+  const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  at::mt19937 engine;
+  auto data = engine.data();
+  auto& mt = data.state_;
+  mt[0] = 19650218u;
+  for (int i = 1; i < n; i++) mt[i] = 1812433253u * (mt[i - 1] ^ (mt[i - 1] >> 30)) + (uint32_t)i;
+  int i = 1, j = 0;
+  for (int k = n; k > 0; k--) {
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525u)) + key[j] + (uint32_t)j;
+    if (++i >= n) { mt[0] = mt[n - 1]; i = 1; }
+    if (++j >= 2) j = 0;
+  }
+  for (int k = n - 1; k > 0; k--) {
+    mt[i] = (mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941u)) - (uint32_t)i;
+    if (++i >= n) { mt[0] = mt[n - 1]; i = 1; }
+  }
+  mt[0] = 0x80000000u;
+  data.seed_ = seed;
+  data.seeded_ = true;
+  data.left_ = 1;
+  data.next_ = 0;
+  engine.set_data(data);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  generator.get<at::CPUGeneratorImpl>()->set_engine(engine);
+  return generator;
+}
 
 }  // namespace eqx
 
