@@ -142,9 +142,7 @@ EQX_TENSOR_OP(eqx_randint(const int64_t* shape, int32_t ndim, uint64_t seed, int
 
 EQX_TENSOR_OP(eqx_bernoulli(const int64_t* shape, int32_t ndim, uint64_t seed, double p, int32_t dtype,
                             int32_t device_type, int32_t device_index),
-              finish(at::empty(eqx::dims(shape, ndim), at::TensorOptions().dtype(at::kFloat))
-                         .bernoulli_(p, eqx::generator(seed)),
-                     dtype, device_type, device_index))
+              finish(eqx::bernoulli_mask(eqx::dims(shape, ndim), p, seed), dtype, device_type, device_index))
 
 // ---- conversions --------------------------------------------------------------------------------------------------
 

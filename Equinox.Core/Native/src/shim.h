@@ -103,6 +103,13 @@ inline at::Generator generator(uint64_t seed) {
   return generator;
 }
 
+// Keeps each element with probability p. LibTorch's bernoulli_ goes through MKL in builds that have it (a stream
+// of its own, and in recent versions MKL's global generator instead of ours); a uniform draw compared with p
+// depends on the key alone, in every build.
+inline at::Tensor bernoulli_mask(at::IntArrayRef shape, double p, uint64_t seed) {
+  return at::empty(shape, at::TensorOptions().dtype(at::kDouble)).uniform_(0, 1, generator(seed)).lt(p);
+}
+
 }  // namespace eqx
 
 #define EQX_TRY try {
