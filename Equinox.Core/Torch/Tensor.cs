@@ -145,29 +145,38 @@ public sealed partial class Tensor : IDisposable
         var summary = Describe();
         if (NumberOfElements > 32 || DType.IsComplex()) return summary;
         using var _ = Torch.NoGrad();
-        using var asDouble = DType == DType.Float64 ? null : To(DType.Float64);
-        var values = (asDouble ?? this).ToArray<double>();
+        // Integers go through i64, not f64, which would round those above 2^53.
+        var dtype = DType;
+        string[] texts;
+        if (dtype.IsFloatingPoint())
+        {
+            using var asDouble = dtype == DType.Float64 ? null : To(DType.Float64);
+            texts = Array.ConvertAll((asDouble ?? this).ToArray<double>(), v => v.ToString("G6", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            using var asLong = dtype == DType.Int64 ? null : To(DType.Int64);
+            texts = Array.ConvertAll((asLong ?? this).ToArray<long>(),
+                v => dtype == DType.Bool ? (v != 0 ? "true" : "false") : v.ToString(CultureInfo.InvariantCulture));
+        }
         var text = new StringBuilder(summary).Append(' ');
         int position = 0;
-        AppendValues(text, Shape, 0, values, ref position, DType);
+        AppendValues(text, Shape, 0, texts, ref position);
         return text.ToString();
     }
 
-    private static void AppendValues(StringBuilder text, long[] shape, int dim, double[] values, ref int position, DType dtype)
+    private static void AppendValues(StringBuilder text, long[] shape, int dim, string[] values, ref int position)
     {
         if (dim == shape.Length)
         {
-            double v = values[position++];
-            text.Append(dtype == DType.Bool ? (v != 0 ? "true" : "false")
-                : dtype.IsFloatingPoint() ? v.ToString("G6", CultureInfo.InvariantCulture)
-                : v.ToString(CultureInfo.InvariantCulture));
+            text.Append(values[position++]);
             return;
         }
         text.Append('[');
         for (long i = 0; i < shape[dim]; i++)
         {
             if (i > 0) text.Append(", ");
-            AppendValues(text, shape, dim + 1, values, ref position, dtype);
+            AppendValues(text, shape, dim + 1, values, ref position);
         }
         text.Append(']');
     }

@@ -69,42 +69,51 @@ public readonly struct TensorIndex
             throw new IndexOutOfRangeException($"Too many indices for {source.Describe()}: {consuming} given, the tensor has {rank} dims.");
 
         var result = source;
-        var advanced = new List<Tensor?>();
-        bool anyTensor = false;
-        long dim = 0;
-        foreach (var index in indices)
+        try
         {
-            switch (index.kind)
+            var advanced = new List<Tensor?>();
+            bool anyTensor = false;
+            long dim = 0;
+            foreach (var index in indices)
             {
-                case Kind.Integer:
-                    // ^0 is one past the last element: select it so the error names the dim's size.
-                    long position = index.fromEnd && index.integer == 0 ? result.Size((int)dim) : index.integer;
-                    result = Step(result, source, result.Select(dim, position));
-                    break;
-                case Kind.Slice:
-                    result = Step(result, source, result.Slice(dim, index.start, index.end, index.step));
-                    advanced.Add(null);
-                    dim++;
-                    break;
-                case Kind.NewAxis:
-                    result = Step(result, source, result.Unsqueeze(dim));
-                    advanced.Add(null);
-                    dim++;
-                    break;
-                case Kind.Ellipsis:
-                    int skip = rank - consuming;
-                    for (int i = 0; i < skip; i++) advanced.Add(null);
-                    dim += skip;
-                    break;
-                case Kind.Tensor:
-                    advanced.Add(index.tensor);
-                    anyTensor = true;
-                    dim += index.tensor!.DType == DType.Bool ? index.tensor.Rank : 1;
-                    break;
+                switch (index.kind)
+                {
+                    case Kind.Integer:
+                        // ^0 is one past the last element: select it so the error names the dim's size.
+                        long position = index.fromEnd && index.integer == 0 ? result.Size((int)dim) : index.integer;
+                        result = Step(result, source, result.Select(dim, position));
+                        break;
+                    case Kind.Slice:
+                        result = Step(result, source, result.Slice(dim, index.start, index.end, index.step));
+                        advanced.Add(null);
+                        dim++;
+                        break;
+                    case Kind.NewAxis:
+                        result = Step(result, source, result.Unsqueeze(dim));
+                        advanced.Add(null);
+                        dim++;
+                        break;
+                    case Kind.Ellipsis:
+                        int skip = rank - consuming;
+                        for (int i = 0; i < skip; i++) advanced.Add(null);
+                        dim += skip;
+                        break;
+                    case Kind.Tensor:
+                        advanced.Add(index.tensor);
+                        anyTensor = true;
+                        dim += index.tensor!.DType == DType.Bool ? index.tensor.Rank : 1;
+                        break;
+                }
             }
+            if (!anyTensor) return ReferenceEquals(result, source) ? source.Alias() : result;
+            return Step(result, source, result.Index(advanced.ToArray()));
         }
-        if (!anyTensor) return ReferenceEquals(result, source) ? source.Alias() : result;
-        return Step(result, source, result.Index(advanced.ToArray()));
+        catch
+        {
+            // A failing step must not strand the view the steps before it made.
+            if (!ReferenceEquals(result, source)) result.Dispose();
+            throw;
+        }
     }
 
     // Intermediate views are freed at once so indexing leaves only its result behind.

@@ -98,11 +98,41 @@ EQX_TENSOR_OP(eqx_normal(const int64_t* shape, int32_t ndim, uint64_t seed, int3
               finish(at::randn(eqx::dims(shape, ndim), eqx::generator(seed), at::TensorOptions().dtype(draw_type(dtype))),
                      dtype, device_type, device_index))
 
+// The largest value of `type` below `high`: rounding a draw (to f16, say) can carry it up to `high` itself.
+template <typename T>
+static double largest_below_16_bit(double high) {
+  T top(static_cast<float>(high));
+  while (static_cast<float>(top) >= high) {
+    uint16_t bits = top.x;
+    bits = bits == 0 ? 0x8001 : (bits & 0x8000) ? bits + 1 : bits - 1;  // one step toward -infinity
+    top = T(bits, T::from_bits());
+  }
+  return static_cast<float>(top);
+}
+
+static double largest_below(double high, at::ScalarType type) {
+  switch (type) {
+    case at::kHalf: return largest_below_16_bit<c10::Half>(high);
+    case at::kBFloat16: return largest_below_16_bit<c10::BFloat16>(high);
+    case at::kFloat: {
+      float top = static_cast<float>(high);
+      while (top >= high) top = std::nextafter(top, -INFINITY);
+      return top;
+    }
+    default: return std::nextafter(high, -INFINITY);
+  }
+}
+
+static at::Tensor uniform(at::IntArrayRef shape, uint64_t seed, double low, double high, int32_t dtype) {
+  auto type = static_cast<at::ScalarType>(dtype);
+  auto draw = at::empty(shape, at::TensorOptions().dtype(draw_type(dtype))).uniform_(low, high, eqx::generator(seed));
+  auto rounded = draw.to(type);
+  return at::minimum(rounded, at::scalar_tensor(largest_below(high, type), rounded.options()));
+}
+
 EQX_TENSOR_OP(eqx_uniform(const int64_t* shape, int32_t ndim, uint64_t seed, double low, double high, int32_t dtype,
                           int32_t device_type, int32_t device_index),
-              finish(at::empty(eqx::dims(shape, ndim), at::TensorOptions().dtype(draw_type(dtype)))
-                         .uniform_(low, high, eqx::generator(seed)),
-                     dtype, device_type, device_index))
+              finish(uniform(eqx::dims(shape, ndim), seed, low, high, dtype), dtype, device_type, device_index))
 
 EQX_TENSOR_OP(eqx_randint(const int64_t* shape, int32_t ndim, uint64_t seed, int64_t low, int64_t high, int32_t dtype,
                           int32_t device_type, int32_t device_index),
@@ -112,15 +142,13 @@ EQX_TENSOR_OP(eqx_randint(const int64_t* shape, int32_t ndim, uint64_t seed, int
 
 EQX_TENSOR_OP(eqx_bernoulli(const int64_t* shape, int32_t ndim, uint64_t seed, double p, int32_t dtype,
                             int32_t device_type, int32_t device_index),
-              finish(at::empty(eqx::dims(shape, ndim), at::TensorOptions().dtype(at::kFloat))
-                         .bernoulli_(p, eqx::generator(seed)),
-                     dtype, device_type, device_index))
+              finish(eqx::bernoulli_mask(eqx::dims(shape, ndim), p, seed), dtype, device_type, device_index))
 
 // ---- conversions --------------------------------------------------------------------------------------------------
 
 EQX_TENSOR_OP(eqx_to_dtype(TH t, int32_t dtype), t->to(static_cast<at::ScalarType>(dtype)))
 EQX_TENSOR_OP(eqx_to_device(TH t, int32_t device_type, int32_t device_index),
-              t->to(at::Device(static_cast<at::DeviceType>(device_type), static_cast<at::DeviceIndex>(device_index))))
+              t->to(eqx::device(device_type, device_index)))
 EQX_TENSOR_OP(eqx_clone(TH t), t->clone())
 EQX_TENSOR_OP(eqx_contiguous(TH t), t->contiguous())
 EQX_TENSOR_OP(eqx_alias(TH t), at::Tensor(*t))

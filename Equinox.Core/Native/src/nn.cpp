@@ -65,7 +65,7 @@ static at::Tensor dropout(const at::Tensor& x, double p, uint64_t seed) {
   if (p < 0 || p > 1) throw std::invalid_argument("dropout probability must be in [0, 1], got " + std::to_string(p));
   if (p == 0) return x;
   if (p == 1) return x * 0;
-  auto keep = at::empty(x.sizes(), at::TensorOptions().dtype(at::kFloat)).bernoulli_(1 - p, eqx::generator(seed));
+  auto keep = eqx::bernoulli_mask(x.sizes(), 1 - p, seed);
   return x * keep.to(x.options()).div_(1 - p);
 }
 EQX_TENSOR_OP(eqx_dropout(TH x, double p, uint64_t seed), dropout(*x, p, seed))
