@@ -61,7 +61,7 @@ public static unsafe class Functional
         var d = dilation ?? Ones(kernel.Length);
         fixed (long* k = kernel) fixed (long* sp = s) fixed (long* pp = p) fixed (long* dp = d)
             return Tensor.Wrap(NativeMethods.eqx_max_pool(input.Ptr, k, kernel.Length, sp, s.Length, pp, p.Length, dp, d.Length, ceilMode ? 1 : 0),
-                $"max_pool{kernel.Length}d", input);
+                PoolName("max_pool", kernel.Length), input);
     }
 
     /// <summary>Average pooling over 1, 2 or 3 spatial dims; stride defaults to the kernel.</summary>
@@ -71,21 +71,21 @@ public static unsafe class Functional
         var p = padding ?? new long[kernel.Length];
         fixed (long* k = kernel) fixed (long* sp = s) fixed (long* pp = p)
             return Tensor.Wrap(NativeMethods.eqx_avg_pool(input.Ptr, k, kernel.Length, sp, s.Length, pp, p.Length, ceilMode ? 1 : 0, countIncludePad ? 1 : 0),
-                $"avg_pool{kernel.Length}d", input);
+                PoolName("avg_pool", kernel.Length), input);
     }
 
     /// <summary>Average pooling to a fixed output size over 1, 2 or 3 spatial dims.</summary>
     public static Tensor AdaptiveAvgPool(Tensor input, params long[] outputSize)
     {
         fixed (long* o = outputSize)
-            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input.Ptr, o, outputSize.Length, 0), $"adaptive_avg_pool{outputSize.Length}d", input);
+            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input.Ptr, o, outputSize.Length, 0), PoolName("adaptive_avg_pool", outputSize.Length), input);
     }
 
     /// <summary>Max pooling to a fixed output size over 1, 2 or 3 spatial dims.</summary>
     public static Tensor AdaptiveMaxPool(Tensor input, params long[] outputSize)
     {
         fixed (long* o = outputSize)
-            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input.Ptr, o, outputSize.Length, 1), $"adaptive_max_pool{outputSize.Length}d", input);
+            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input.Ptr, o, outputSize.Length, 1), PoolName("adaptive_max_pool", outputSize.Length), input);
     }
 
     /// <summary>Normalises over the trailing <paramref name="normalizedShape"/> dims, then scales and shifts.</summary>
@@ -161,6 +161,24 @@ public static unsafe class Functional
     /// <summary>Binary cross-entropy on logits, computed stably.</summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean) =>
         Tensor.Wrap(NativeMethods.eqx_binary_cross_entropy_with_logits(logits.Ptr, target.Ptr, (long)reduction), "binary_cross_entropy_with_logits", logits, target);
+
+    // The op name for messages, e.g. max_pool2d (constants: no allocation per call).
+    private static string PoolName(string kind, int spatialDims) => (kind, spatialDims) switch
+    {
+        ("max_pool", 1) => "max_pool1d",
+        ("max_pool", 2) => "max_pool2d",
+        ("max_pool", 3) => "max_pool3d",
+        ("avg_pool", 1) => "avg_pool1d",
+        ("avg_pool", 2) => "avg_pool2d",
+        ("avg_pool", 3) => "avg_pool3d",
+        ("adaptive_avg_pool", 1) => "adaptive_avg_pool1d",
+        ("adaptive_avg_pool", 2) => "adaptive_avg_pool2d",
+        ("adaptive_avg_pool", 3) => "adaptive_avg_pool3d",
+        ("adaptive_max_pool", 1) => "adaptive_max_pool1d",
+        ("adaptive_max_pool", 2) => "adaptive_max_pool2d",
+        ("adaptive_max_pool", 3) => "adaptive_max_pool3d",
+        _ => kind,
+    };
 
     private static long[] Ones(int n)
     {

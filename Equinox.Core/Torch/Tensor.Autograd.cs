@@ -5,10 +5,26 @@ namespace Equinox.Torch;
 public sealed partial class Tensor
 {
     /// <summary>Whether autograd records operations on this tensor.</summary>
-    public bool RequiresGrad => NativeMethods.eqx_tensor_requires_grad(Ptr) != 0;
+    public bool RequiresGrad
+    {
+        get
+        {
+            bool requires = NativeMethods.eqx_tensor_requires_grad(Ptr) != 0;
+            GC.KeepAlive(this);
+            return requires;
+        }
+    }
 
     /// <summary>Whether this tensor is a leaf of the autograd graph (created by the user, not by a recorded op).</summary>
-    public bool IsLeaf => NativeMethods.eqx_tensor_is_leaf(Ptr) != 0;
+    public bool IsLeaf
+    {
+        get
+        {
+            bool leaf = NativeMethods.eqx_tensor_is_leaf(Ptr) != 0;
+            GC.KeepAlive(this);
+            return leaf;
+        }
+    }
 
     /// <summary>
     /// A new leaf sharing this tensor's memory with the requires-grad flag set (this tensor is unchanged): the inputs

@@ -8,13 +8,13 @@ public sealed partial class Tensor
     /// <summary>The same elements with a new shape (one size may be -1); a view when possible, else a copy.</summary>
     public unsafe Tensor Reshape(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(Ptr, s, shape.Length), $"reshape to [{string.Join(",", shape)}]", this);
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(Ptr, s, shape.Length), "reshape", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape"/>).</summary>
     public unsafe Tensor View(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(Ptr, s, shape.Length), $"view as [{string.Join(",", shape)}]", this);
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(Ptr, s, shape.Length), "view", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Merges dims <paramref name="startDim"/>..<paramref name="endDim"/> into one.</summary>
@@ -29,7 +29,7 @@ public sealed partial class Tensor
     /// <summary>Reorders the dims (a view).</summary>
     public unsafe Tensor Permute(params long[] order)
     {
-        fixed (long* o = order) return Wrap(NativeMethods.eqx_permute(Ptr, o, order.Length), $"permute [{string.Join(",", order)}]", this);
+        fixed (long* o = order) return Wrap(NativeMethods.eqx_permute(Ptr, o, order.Length), "permute", this, order, static o => $"order=[{string.Join(",", o)}]");
     }
 
     /// <summary>Removes size-1 dims: all of them, or only <paramref name="dim"/>.</summary>
@@ -41,13 +41,13 @@ public sealed partial class Tensor
     /// <summary>Repeats size-1 dims to <paramref name="shape"/> without copying (-1 keeps a size).</summary>
     public unsafe Tensor Expand(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(Ptr, s, shape.Length), $"expand to [{string.Join(",", shape)}]", this);
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(Ptr, s, shape.Length), "expand", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Broadcasts to <paramref name="shape"/> with NumPy's rules, without copying.</summary>
     public unsafe Tensor BroadcastTo(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(Ptr, s, shape.Length), $"broadcast_to [{string.Join(",", shape)}]", this);
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(Ptr, s, shape.Length), "broadcast_to", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Reverses the order of elements along <paramref name="dims"/>.</summary>
@@ -119,7 +119,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>The slice at <paramref name="index"/> of <paramref name="dim"/>, which is removed (a view).</summary>
-    public Tensor Select(long dim, long index) => Wrap(NativeMethods.eqx_select(Ptr, dim, index), $"select index {index} of dim {dim}", this);
+    public Tensor Select(long dim, long index) => Wrap(NativeMethods.eqx_select(Ptr, dim, index), "select", this, (dim, index), static a => $"dim={a.dim}, index={a.index}");
 
     /// <summary>Elements <paramref name="start"/> to <paramref name="end"/> (exclusive) of <paramref name="dim"/> by <paramref name="step"/> (a view).</summary>
     public Tensor Slice(long dim, long? start = null, long? end = null, long step = 1)

@@ -63,12 +63,20 @@ public sealed partial class Tensor : IDisposable
         if (status < 0) throw Failure(operation, inputs);
     }
 
-    internal static TorchException Failure(string operation, ReadOnlySpan<Tensor?> inputs)
+    /// <summary>Wraps a result handle, or throws naming the op, its inputs and the arguments <paramref name="describe"/> formats.</summary>
+    /// <remarks>The arguments are formatted only on failure, so the success path allocates nothing extra.</remarks>
+    internal static Tensor Wrap<TState>(IntPtr result, string operation, Tensor input, TState state, Func<TState, string> describe)
+    {
+        if (result == IntPtr.Zero) throw Failure(operation, [input], describe(state));
+        return new Tensor(result);
+    }
+
+    internal static TorchException Failure(string operation, ReadOnlySpan<Tensor?> inputs, string? arguments = null)
     {
         var message = NativeMethods.LastError();
         var described = new string[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) described[i] = inputs[i]?.Describe() ?? "null";
-        return new TorchException(operation, described, message);
+        return new TorchException(operation, described, message, arguments);
     }
 
     private void ThrowDisposed() =>
@@ -87,6 +95,7 @@ public sealed partial class Tensor : IDisposable
             var ptr = Ptr;
             var result = new long[NativeMethods.eqx_tensor_ndim(ptr)];
             fixed (long* p = result) NativeMethods.eqx_tensor_shape(ptr, p);
+            GC.KeepAlive(this);
             return shape = result;
         }
     }
@@ -105,7 +114,15 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>The element type.</summary>
-    public DType DType => (DType)NativeMethods.eqx_tensor_dtype(Ptr);
+    public DType DType
+    {
+        get
+        {
+            var dtype = (DType)NativeMethods.eqx_tensor_dtype(Ptr);
+            GC.KeepAlive(this);
+            return dtype;
+        }
+    }
 
     /// <summary>The device holding the data.</summary>
     public Device Device
@@ -113,21 +130,50 @@ public sealed partial class Tensor : IDisposable
         get
         {
             NativeMethods.eqx_tensor_device(Ptr, out int type, out int index);
+            GC.KeepAlive(this);
             return new Device((DeviceType)type, index);
         }
     }
 
     /// <summary>The number of elements.</summary>
-    public long NumberOfElements => NativeMethods.eqx_tensor_numel(Ptr);
+    public long NumberOfElements
+    {
+        get
+        {
+            long count = NativeMethods.eqx_tensor_numel(Ptr);
+            GC.KeepAlive(this);
+            return count;
+        }
+    }
 
     /// <summary>The bytes the elements occupy.</summary>
-    public long Bytes => NativeMethods.eqx_tensor_nbytes(Ptr);
+    public long Bytes
+    {
+        get
+        {
+            long bytes = NativeMethods.eqx_tensor_nbytes(Ptr);
+            GC.KeepAlive(this);
+            return bytes;
+        }
+    }
 
     /// <summary>Whether both objects refer to the same native tensor (not merely equal values).</summary>
-    public bool IsSameAs(Tensor other) => NativeMethods.eqx_tensor_same(Ptr, other.Ptr) != 0;
+    public bool IsSameAs(Tensor other)
+    {
+        bool same = NativeMethods.eqx_tensor_same(Ptr, other.Ptr) != 0;
+        GC.KeepAlive(this);
+        GC.KeepAlive(other);
+        return same;
+    }
 
     /// <summary>Whether both tensors view the same memory (one is a view or alias of the other).</summary>
-    public bool SharesStorageWith(Tensor other) => NativeMethods.eqx_tensor_shares_storage(Ptr, other.Ptr) != 0;
+    public bool SharesStorageWith(Tensor other)
+    {
+        bool shares = NativeMethods.eqx_tensor_shares_storage(Ptr, other.Ptr) != 0;
+        GC.KeepAlive(this);
+        GC.KeepAlive(other);
+        return shares;
+    }
 
     /// <summary>Equinox's summary: dtype and shape, <c>f32[2,3]</c>, with the device when it is not the CPU.</summary>
     public string Describe()

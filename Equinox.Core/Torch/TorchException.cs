@@ -6,12 +6,13 @@ namespace Equinox.Torch;
 /// </summary>
 public sealed class TorchException : Exception
 {
-    /// <summary>Creates the exception; the message combines all three parts.</summary>
-    public TorchException(string operation, IReadOnlyList<string> inputs, string nativeMessage)
-        : base(Format(operation, inputs, nativeMessage))
+    /// <summary>Creates the exception; the message reads <c>operation(inputs, arguments) failed: nativeMessage</c>.</summary>
+    public TorchException(string operation, IReadOnlyList<string> inputs, string nativeMessage, string? arguments = null)
+        : base(Format(operation, inputs, arguments, nativeMessage))
     {
         Operation = operation;
         Inputs = inputs;
+        Arguments = arguments;
         NativeMessage = nativeMessage;
     }
 
@@ -21,14 +22,15 @@ public sealed class TorchException : Exception
     /// <summary>Each input's dtype, shape and device, in argument order.</summary>
     public IReadOnlyList<string> Inputs { get; }
 
+    /// <summary>The non-tensor arguments that matter to the failure, e.g. <c>shape=[4,4]</c>, if any.</summary>
+    public string? Arguments { get; }
+
     /// <summary>LibTorch's message, without its C++ backtrace.</summary>
     public string NativeMessage { get; }
 
-    private static string Format(string operation, IReadOnlyList<string> inputs, string nativeMessage)
+    private static string Format(string operation, IReadOnlyList<string> inputs, string? arguments, string nativeMessage)
     {
-        var text = nativeMessage.Trim();
-        return inputs.Count == 0
-            ? $"{operation} failed: {text}"
-            : $"{operation}({string.Join(", ", inputs)}) failed: {text}";
+        var parts = arguments is null ? inputs : [.. inputs, arguments];
+        return $"{operation}({string.Join(", ", parts)}) failed: {nativeMessage.Trim()}";
     }
 }
