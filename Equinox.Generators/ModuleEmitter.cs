@@ -54,6 +54,7 @@ internal static class ModuleEmitter
 
         public void Write()
         {
+            DefaultConstructor();
             UnflattenConstructor();
             WithConstructor();
             LeafCount();
@@ -82,6 +83,17 @@ internal static class ModuleEmitter
         private string Chain(string arguments) =>
             m.Construction == ConstructionKind.RecordCopy ? " : this(template)"
             : m.HasModuleBase ? $" : base({arguments})" : "";
+
+        private void DefaultConstructor()
+        {
+            if (!m.NeedsDefaultConstructor) return;
+            w.Line($"/// <summary>Creates a {m.Name} with its field initializers (the constructor C# would write without the generated ones).</summary>");
+            w.Line(GeneratedCode);
+            w.Line($"{(m.IsAbstract ? "protected" : "public")} {m.Name}()");
+            w.Open();
+            w.Close();
+            w.Line();
+        }
 
         private void UnflattenConstructor()
         {
@@ -115,13 +127,13 @@ internal static class ModuleEmitter
             var e = f.ElementType;
             return (f.Collection, f.ElementIsTensor) switch
             {
-                (CollectionKind.Array, true) => $"{t} is null ? null! : {Support}.TensorsUnflatten({t}.Length, leaves, ref position)!",
+                (CollectionKind.Array, true) => $"{t} is null ? null! : {Support}.TensorsUnflatten<{e}>({t}.Length, leaves, ref position)",
                 (CollectionKind.Array, false) => $"{t} is null ? null! : {Support}.NodesUnflatten<{e}>(new global::System.ReadOnlySpan<{e}>({t}), leaves, ref position)",
-                (CollectionKind.ImmutableArray, true) => $"{t}.IsDefault ? default : global::System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray({Support}.TensorsUnflatten({t}.Length, leaves, ref position))!",
+                (CollectionKind.ImmutableArray, true) => $"{t}.IsDefault ? default : global::System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray({Support}.TensorsUnflatten<{e}>({t}.Length, leaves, ref position))",
                 (CollectionKind.ImmutableArray, false) => $"{t}.IsDefault ? default : global::System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray({Support}.NodesUnflatten<{e}>({t}.AsSpan(), leaves, ref position))",
-                (CollectionKind.ReadOnlyList, true) => $"{t} is null ? null! : {Support}.TensorsUnflatten({t}.Count, leaves, ref position)!",
+                (CollectionKind.ReadOnlyList, true) => $"{t} is null ? null! : {Support}.TensorsUnflatten<{e}>({t}.Count, leaves, ref position)",
                 (CollectionKind.ReadOnlyList, false) => $"{Support}.NodesUnflatten<{e}>({t}, leaves, ref position)!",
-                (CollectionKind.Dictionary, true) => $"{Support}.TensorsUnflatten({t}!, leaves, ref position)!",
+                (CollectionKind.Dictionary, true) => $"{Support}.TensorsUnflatten<{e}>({t}, leaves, ref position)!",
                 _ => $"{Support}.NodesUnflatten<{e}>({t}, leaves, ref position)!",
             };
         }
@@ -189,13 +201,13 @@ internal static class ModuleEmitter
                 {
                     (FieldRole.Tensor, _, _) => $"leaves[position++] = {x};",
                     (FieldRole.Module, _, _) => $"if ({x} is not null) {x}.TreeFlatten(leaves, ref position);",
-                    (_, CollectionKind.Array, true) => $"if ({x} is not null) {Support}.TensorsFlatten(new global::System.ReadOnlySpan<{Tensor}?>({x}), leaves, ref position);",
+                    (_, CollectionKind.Array, true) => $"if ({x} is not null) {Support}.TensorsFlatten<{e}>(new global::System.ReadOnlySpan<{e}>({x}), leaves, ref position);",
                     (_, CollectionKind.Array, false) => $"if ({x} is not null) {Support}.NodesFlatten<{e}>(new global::System.ReadOnlySpan<{e}>({x}), leaves, ref position);",
-                    (_, CollectionKind.ImmutableArray, true) => $"if (!{x}.IsDefault) {Support}.TensorsFlatten(new global::System.ReadOnlySpan<{Tensor}?>(global::System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray({x})), leaves, ref position);",
+                    (_, CollectionKind.ImmutableArray, true) => $"{Support}.TensorsFlatten<{e}>({x}.AsSpan(), leaves, ref position);",
                     (_, CollectionKind.ImmutableArray, false) => $"{Support}.NodesFlatten<{e}>({x}.AsSpan(), leaves, ref position);",
-                    (_, CollectionKind.ReadOnlyList, true) => $"{Support}.TensorsFlatten({x}, leaves, ref position);",
+                    (_, CollectionKind.ReadOnlyList, true) => $"{Support}.TensorsFlatten<{e}>({x}, leaves, ref position);",
                     (_, CollectionKind.ReadOnlyList, false) => $"{Support}.NodesFlatten<{e}>({x}, leaves, ref position);",
-                    (_, CollectionKind.Dictionary, true) => $"{Support}.TensorsFlatten({x}!, leaves, ref position);",
+                    (_, CollectionKind.Dictionary, true) => $"{Support}.TensorsFlatten<{e}>({x}, leaves, ref position);",
                     _ => $"{Support}.NodesFlatten<{e}>({x}, leaves, ref position);",
                 });
             }
@@ -277,10 +289,11 @@ internal static class ModuleEmitter
             {
                 (FieldRole.Tensor, _, _) => null,
                 (FieldRole.Module, _, _) => $"{Support}.NodeEquals({a}, {b})",
-                (_, CollectionKind.ImmutableArray, true) => $"{Support}.SlotsEqual({a}!, {b}!)",
+                (_, CollectionKind.ImmutableArray, true) => $"{Support}.SlotsEqual<{e}>({a}, {b})",
+                (_, CollectionKind.Dictionary, true) => $"{Support}.KeysEqual<{e}>({a}, {b})",
                 (_, CollectionKind.ImmutableArray, false) => $"{a}.IsDefault == {b}.IsDefault && {Support}.NodesEqual<{e}>({a}.AsSpan(), {b}.AsSpan())",
                 (_, CollectionKind.Dictionary, false) => $"{Support}.NodesEqual<{e}>({a}, {b})",
-                (_, _, true) => $"{Support}.SlotsEqual<{Tensor}?>({a}, {b})",
+                (_, _, true) => $"{Support}.SlotsEqual<{e}>({a}, {b})",
                 _ => $"{Support}.NodesEqual<{e}>((global::System.Collections.Generic.IReadOnlyList<{e}>?){a}, {b})",
             };
         }

@@ -85,5 +85,6 @@ internal sealed record ModuleModel(
     bool BaseIsAbstractModule,
     ConstructionKind Construction,
     bool DeclaresToString,
+    bool NeedsDefaultConstructor,
     EquatableArray<string> ExistingMemberNames,
     EquatableArray<FieldModel> Fields);

@@ -54,6 +54,8 @@ internal static class ModuleParser
             BaseIsAbstractModule: moduleBase?.IsAbstract ?? false,
             Construction: positional ? ConstructionKind.RecordCopy : ConstructionKind.Constructor,
             DeclaresToString: type.GetMembers("ToString").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 0 && !m.IsImplicitlyDeclared),
+            // The generated constructors would hide the implicit parameterless one, so it is written out.
+            NeedsDefaultConstructor: !positional && type.InstanceConstructors.All(c => c.IsImplicitlyDeclared),
             ExistingMemberNames: type.GetMembers().Where(m => !m.IsImplicitlyDeclared).Select(m => m.Name).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
             Fields: fields.ToEquatableArray());
     }

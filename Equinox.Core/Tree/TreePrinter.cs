@@ -19,7 +19,7 @@ public static class TreePrinter
     public static string Print(ITreeNode node)
     {
         var text = new StringBuilder();
-        Render(Build(node), 0, text);
+        Render(Build(node), 0, 0, text);
         return text.ToString();
     }
 
@@ -69,9 +69,10 @@ public static class TreePrinter
         }
     }
 
-    private static void Render(Doc doc, int indent, StringBuilder text)
+    // `indent` is the indentation of the line the doc starts on; `column` is where on that line it starts.
+    private static void Render(Doc doc, int indent, int column, StringBuilder text)
     {
-        if (doc is not Group group || group.Items.Count == 0 || indent + doc.FlatLength <= Width)
+        if (doc is not Group group || group.Items.Count == 0 || column + doc.FlatLength <= Width)
         {
             doc.Flat(text);
             return;
@@ -81,7 +82,7 @@ public static class TreePrinter
         {
             text.Append(' ', indent + 2);
             if (label is not null) text.Append(label).Append('=');
-            Render(value, indent + 2 + (label?.Length + 1 ?? 0), text);
+            Render(value, indent + 2, indent + 2 + (label?.Length + 1 ?? 0), text);
             text.Append(",\n");
         }
         text.Append(' ', indent).Append(group.Close);

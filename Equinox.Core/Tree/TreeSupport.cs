@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.ComponentModel;
+using System.Runtime.CompilerServices;
 using Equinox.Torch;
 
 namespace Equinox;
@@ -71,29 +72,30 @@ public static class TreeSupport
         return result;
     }
 
-    // ---- tensor elements -------------------------------------------------------------------------------------
+    // ---- tensor elements (T is Tensor or Tensor?, so the generated code needs no casts) -----------------------
 
     /// <summary>Copies a span of tensor slots into the leaves.</summary>
-    public static void TensorsFlatten(ReadOnlySpan<Tensor?> items, Span<Tensor?> leaves, ref int position)
+    public static void TensorsFlatten<T>(ReadOnlySpan<T> items, Span<Tensor?> leaves, ref int position) where T : class?
     {
-        items.CopyTo(leaves[position..]);
+        Unsafe.As<ReadOnlySpan<T>, ReadOnlySpan<Tensor?>>(ref items).CopyTo(leaves[position..]);
         position += items.Length;
     }
 
     /// <summary>Reads <paramref name="count"/> tensor slots from the leaves into a new array.</summary>
-    public static Tensor?[] TensorsUnflatten(int count, ReadOnlySpan<Tensor?> leaves, ref int position)
+    public static T[] TensorsUnflatten<T>(int count, ReadOnlySpan<Tensor?> leaves, ref int position) where T : class?
     {
-        var result = leaves.Slice(position, count).ToArray();
+        var result = new T[count];
+        leaves.Slice(position, count).CopyTo(Unsafe.As<T[], Tensor?[]>(ref result));
         position += count;
         return result;
     }
 
     /// <summary>Flattens a read-only list of tensors.</summary>
-    public static void TensorsFlatten(IReadOnlyList<Tensor?>? items, Span<Tensor?> leaves, ref int position)
+    public static void TensorsFlatten<T>(IReadOnlyList<T>? items, Span<Tensor?> leaves, ref int position) where T : class?
     {
         if (items is null) return;
-        if (items is Tensor?[] array) { TensorsFlatten(array.AsSpan(), leaves, ref position); return; }
-        for (int i = 0; i < items.Count; i++) leaves[position++] = items[i];
+        if (items is T[] array) { TensorsFlatten(new ReadOnlySpan<T>(array), leaves, ref position); return; }
+        for (int i = 0; i < items.Count; i++) leaves[position++] = Unsafe.As<Tensor?>(items[i]);
     }
 
     // ---- dictionaries ----------------------------------------------------------------------------------------
@@ -138,18 +140,18 @@ public static class TreeSupport
     }
 
     /// <summary>Flattens a dictionary of tensors in key order.</summary>
-    public static void TensorsFlatten(ImmutableDictionary<string, Tensor?>? items, Span<Tensor?> leaves, ref int position)
+    public static void TensorsFlatten<T>(ImmutableDictionary<string, T>? items, Span<Tensor?> leaves, ref int position) where T : class?
     {
         if (items is null) return;
-        foreach (var key in SortedKeys(items)) leaves[position++] = items[key];
+        foreach (var key in SortedKeys(items)) leaves[position++] = Unsafe.As<Tensor?>(items[key]);
     }
 
     /// <summary>Rebuilds a dictionary of tensors from leaves.</summary>
-    public static ImmutableDictionary<string, Tensor?>? TensorsUnflatten(ImmutableDictionary<string, Tensor?>? template, ReadOnlySpan<Tensor?> leaves, ref int position)
+    public static ImmutableDictionary<string, T>? TensorsUnflatten<T>(ImmutableDictionary<string, T>? template, ReadOnlySpan<Tensor?> leaves, ref int position) where T : class?
     {
         if (template is null) return null;
         var builder = template.ToBuilder();
-        foreach (var key in SortedKeys(template)) builder[key] = leaves[position++];
+        foreach (var key in SortedKeys(template)) builder[key] = Unsafe.As<T>(leaves[position++])!;
         return builder.ToImmutable();
     }
 
@@ -219,21 +221,22 @@ public static class TreeSupport
         return hash;
     }
 
-    /// <summary>Whether two optional tensor collections have the same shape of slots (lengths, or keys).</summary>
-    public static bool SlotsEqual<T>(IReadOnlyCollection<T>? a, IReadOnlyCollection<T>? b)
+    /// <summary>Whether two optional tensor lists have the same number of slots.</summary>
+    public static bool SlotsEqual<T>(IReadOnlyCollection<T>? a, IReadOnlyCollection<T>? b) =>
+        a is null || b is null ? a is null && b is null : a.Count == b.Count;
+
+    /// <summary>Whether two immutable arrays of tensors have the same number of slots.</summary>
+    public static bool SlotsEqual<T>(ImmutableArray<T> a, ImmutableArray<T> b) =>
+        a.IsDefault ? b.IsDefault : !b.IsDefault && a.Length == b.Length;
+
+    /// <summary>Whether two optional tensor dictionaries have the same keys.</summary>
+    public static bool KeysEqual<T>(ImmutableDictionary<string, T>? a, ImmutableDictionary<string, T>? b)
     {
         if (a is null || b is null) return a is null && b is null;
         if (a.Count != b.Count) return false;
-        if (a is ImmutableDictionary<string, Tensor?> da && b is ImmutableDictionary<string, Tensor?> db)
-        {
-            foreach (var key in da.Keys) if (!db.ContainsKey(key)) return false;
-        }
+        foreach (var key in a.Keys) if (!b.ContainsKey(key)) return false;
         return true;
     }
-
-    /// <summary>Whether two immutable arrays of tensors have the same number of slots.</summary>
-    public static bool SlotsEqual(ImmutableArray<Tensor?> a, ImmutableArray<Tensor?> b) =>
-        a.IsDefault ? b.IsDefault : !b.IsDefault && a.Length == b.Length;
 
     /// <summary>Element-wise equality of two static arrays (a static field of array type compares by contents).</summary>
     public static bool StaticEquals<T>(T[]? a, T[]? b)
