@@ -101,6 +101,7 @@ internal static class ModuleEmitter
             w.Line("[global::System.Diagnostics.CodeAnalysis.SetsRequiredMembers]");
             w.Line($"{ConstructorAccess} {m.Name}({Construction} _, {self} template, global::System.ReadOnlySpan<{Tensor}?> leaves, ref int position){Chain("_, template, leaves, ref position")}");
             w.Open();
+            if (CachesCount && !m.HasModuleBase) w.Line("this.treeLeafCountPlusOne = template.treeLeafCountPlusOne;");
             foreach (var f in m.Fields)
             {
                 if (f.Role == FieldRole.Static)
@@ -157,14 +158,45 @@ internal static class ModuleEmitter
             w.Line();
         }
 
+        // Classes cache their leaf count (immutable, and unflatten copies it from a template of the same structure);
+        // records do not, since a record's generated equality would compare the cache field.
+        private bool CachesCount => m.Keyword == "class";
+
         private void LeafCount()
         {
             var terms = new List<string>();
-            if (m.HasModuleBase) terms.Add("base.TreeLeafCount");
+            if (m.HasModuleBase) terms.Add(CachesCount ? "base.TreeCountLeaves()" : "base.TreeLeafCount");
             foreach (var f in children) terms.Add(CountTerm(f));
             if (terms.Count == 0) terms.Add("0");
-            Member("", inherit: true);
-            w.Line($"{Virtual} int TreeLeafCount => {string.Join("\n                + ", terms)};");
+            var sum = string.Join("\n                + ", terms);
+            if (!CachesCount)
+            {
+                Member("", inherit: true);
+                w.Line($"{Virtual} int TreeLeafCount => {sum};");
+                w.Line();
+                return;
+            }
+            if (!m.HasModuleBase)
+            {
+                w.Line("// The leaf count plus one; zero until first asked.");
+                w.Line(GeneratedCode);
+                w.Line("private int treeLeafCountPlusOne;");
+                w.Line();
+                Member("", inherit: true);
+                w.Line("public int TreeLeafCount");
+                w.Open();
+                w.Line("get");
+                w.Open();
+                w.Line("int count = this.treeLeafCountPlusOne;");
+                w.Line("if (count == 0) this.treeLeafCountPlusOne = count = this.TreeCountLeaves() + 1;");
+                w.Line("return count - 1;");
+                w.Close();
+                w.Close();
+                w.Line();
+            }
+            Member("Counts the tensor slots by walking the subtree; <see cref=\"global::Equinox.ITreeNode.TreeLeafCount\"/> caches it.");
+            var modifiers = m.HasModuleBase ? "protected override" : m.IsSealed ? "private" : "protected virtual";
+            w.Line($"{modifiers} int TreeCountLeaves() => {sum};");
             w.Line();
         }
 

@@ -28,14 +28,23 @@ public static partial class Eqx
     public static T Unflatten<T>(T like, ReadOnlySpan<Tensor?> leaves) where T : ITreeNode
     {
         ArgumentNullException.ThrowIfNull(like);
-        int expected = like.TreeLeafCount;
-        if (leaves.Length != expected)
-            throw new ArgumentException(
-                $"Unflatten got {leaves.Length} leaves but {like.GetType().Name} has {expected} tensor slots; " +
-                "pass exactly the leaves that Eqx.Flatten returns for a tree of this structure.", nameof(leaves));
         int position = 0;
-        return (T)like.TreeUnflatten(leaves, ref position);
+        T result;
+        try
+        {
+            result = (T)like.TreeUnflatten(leaves, ref position);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            throw WrongLeafCount(like, leaves.Length);
+        }
+        if (position != leaves.Length) throw WrongLeafCount(like, leaves.Length);
+        return result;
     }
+
+    private static ArgumentException WrongLeafCount(ITreeNode like, int given) => new(
+        $"Unflatten got {given} leaves but {like.GetType().Name} has {like.TreeLeafCount} tensor slots; " +
+        "pass exactly the leaves that Eqx.Flatten returns for a tree of this structure.", "leaves");
 
     /// <summary>The tensors of <paramref name="tree"/> in leaf order, without the null slots.</summary>
     public static Tensor[] Leaves<T>(T tree) where T : ITreeNode
