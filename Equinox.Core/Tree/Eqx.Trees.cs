@@ -1,0 +1,209 @@
+using Equinox.Torch;
+
+namespace Equinox;
+
+/// <summary>
+/// The tree toolkit: every tool in Equinox is a function over module trees. A tree's leaves are its tensor slots
+/// in declaration order (base class first, depth first); a <c>null</c> slot is a leaf that has been filtered out.
+/// </summary>
+public static partial class Eqx
+{
+    /// <summary>
+    /// Every tensor slot of <paramref name="tree"/>, in order, nulls included: the leaves that
+    /// <see cref="Unflatten{T}"/> takes back. Allocates only the returned array.
+    /// </summary>
+    public static Tensor?[] Flatten<T>(T tree) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        var leaves = new Tensor?[tree.TreeLeafCount];
+        int position = 0;
+        tree.TreeFlatten(leaves, ref position);
+        return leaves;
+    }
+
+    /// <summary>
+    /// A new tree with the structure and static part of <paramref name="like"/> and the tensors
+    /// <paramref name="leaves"/> (as many as <c>Flatten(like)</c> returns). No user constructor runs.
+    /// </summary>
+    public static T Unflatten<T>(T like, ReadOnlySpan<Tensor?> leaves) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        int position = 0;
+        T result;
+        try
+        {
+            result = (T)like.TreeUnflatten(leaves, ref position);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            throw WrongLeafCount(like, leaves.Length);
+        }
+        if (position != leaves.Length) throw WrongLeafCount(like, leaves.Length);
+        return result;
+    }
+
+    private static ArgumentException WrongLeafCount(ITreeNode like, int given) => new(
+        $"Unflatten got {given} leaves but {like.GetType().Name} has {like.TreeLeafCount} tensor slots; " +
+        "pass exactly the leaves that Eqx.Flatten returns for a tree of this structure.", "leaves");
+
+    /// <summary>The tensors of <paramref name="tree"/> in leaf order, without the null slots.</summary>
+    public static Tensor[] Leaves<T>(T tree) where T : ITreeNode
+    {
+        var slots = Flatten(tree);
+        int count = 0;
+        foreach (var slot in slots) if (slot is not null) count++;
+        var leaves = new Tensor[count];
+        count = 0;
+        foreach (var slot in slots) if (slot is not null) leaves[count++] = slot;
+        return leaves;
+    }
+
+    /// <summary>The number of tensor slots in <paramref name="tree"/>, nulls included.</summary>
+    public static int LeafCount<T>(T tree) where T : ITreeNode => tree.TreeLeafCount;
+
+    /// <summary>
+    /// Every tensor slot with its path, in leaf order: <c>Layers[0].Weight</c> via <see cref="TreePath.ToString"/>
+    /// and <c>layers.0.weight</c> via <see cref="TreePath.StateDictKey"/>.
+    /// </summary>
+    public static IReadOnlyList<(TreePath Path, Tensor? Leaf)> LeavesWithPaths<T>(T tree) where T : ITreeNode
+    {
+        var result = new List<(TreePath, Tensor?)>();
+        TreeWalk.Walk(tree, TreePath.Root, (path, value) =>
+        {
+            if (path.IsTensorSlot) result.Add((path.Path, value as Tensor));
+        });
+        return result;
+    }
+
+    /// <summary>The paths of every tensor slot, in leaf order.</summary>
+    public static TreePath[] LeafPaths<T>(T tree) where T : ITreeNode =>
+        LeavesWithPaths(tree).Select(pair => pair.Path).ToArray();
+
+    /// <summary>A tree of the same structure with <paramref name="f"/> applied to every tensor; null slots stay null.</summary>
+    public static T TreeMap<T>(T tree, Func<Tensor, Tensor?> f) where T : ITreeNode
+    {
+        var leaves = Flatten(tree);
+        for (int i = 0; i < leaves.Length; i++) if (leaves[i] is { } leaf) leaves[i] = f(leaf);
+        return Unflatten(tree, leaves);
+    }
+
+    /// <summary>
+    /// A tree of the structure of <paramref name="tree"/> whose slots are <paramref name="f"/> of the matching slots of
+    /// both trees (nulls included). The trees must have the same structure and static part.
+    /// </summary>
+    public static T TreeMap<T>(T tree, T other, Func<Tensor?, Tensor?, Tensor?> f) where T : ITreeNode
+    {
+        var a = Flatten(tree);
+        var b = FlattenLike(tree, other, 1);
+        for (int i = 0; i < a.Length; i++) a[i] = f(a[i], b[i]);
+        return Unflatten(tree, a);
+    }
+
+    /// <summary>
+    /// A tree of the structure of <paramref name="tree"/> whose slots are <paramref name="f"/> of the matching slots of
+    /// all the trees, given in order (nulls included). The trees must have the same structure and static part.
+    /// </summary>
+    public static T TreeMap<T>(Func<Tensor?[], Tensor?> f, T tree, params T[] rest) where T : ITreeNode
+    {
+        var first = Flatten(tree);
+        var others = new Tensor?[rest.Length][];
+        for (int r = 0; r < rest.Length; r++) others[r] = FlattenLike(tree, rest[r], r + 1);
+        var slot = new Tensor?[rest.Length + 1];
+        for (int i = 0; i < first.Length; i++)
+        {
+            slot[0] = first[i];
+            for (int r = 0; r < rest.Length; r++) slot[r + 1] = others[r][i];
+            first[i] = f(slot);
+        }
+        return Unflatten(tree, first);
+    }
+
+    /// <summary>
+    /// <paramref name="tree"/> with every tensor for which <paramref name="predicate"/> is false (true, with
+    /// <paramref name="inverse"/>) replaced by null. The result is a mask for tree functions, not a model to call.
+    /// </summary>
+    public static T Filter<T>(T tree, Func<Tensor, bool> predicate, bool inverse = false) where T : ITreeNode
+    {
+        var leaves = Flatten(tree);
+        for (int i = 0; i < leaves.Length; i++)
+            if (leaves[i] is { } leaf && predicate(leaf) == inverse) leaves[i] = null;
+        return Unflatten(tree, leaves);
+    }
+
+    /// <summary>
+    /// Splits <paramref name="tree"/> in two of the same structure: the tensors that match
+    /// <paramref name="predicate"/>, and the rest. <see cref="Combine{T}"/> puts them back together.
+    /// </summary>
+    public static (T Matching, T Others) Partition<T>(T tree, Func<Tensor, bool> predicate) where T : ITreeNode
+    {
+        var leaves = Flatten(tree);
+        var matching = new Tensor?[leaves.Length];
+        var rest = new Tensor?[leaves.Length];
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            if (leaves[i] is not { } leaf) continue;
+            if (predicate(leaf)) matching[i] = leaf; else rest[i] = leaf;
+        }
+        return (Unflatten(tree, matching), Unflatten(tree, rest));
+    }
+
+    /// <summary>
+    /// One tree from several of the same structure: each slot takes the first non-null tensor among
+    /// <paramref name="trees"/>. The inverse of <see cref="Partition{T}"/>.
+    /// </summary>
+    public static T Combine<T>(params T[] trees) where T : ITreeNode
+    {
+        if (trees.Length == 0) throw new ArgumentException("Combine needs at least one tree.", nameof(trees));
+        var result = Flatten(trees[0]);
+        for (int r = 1; r < trees.Length; r++)
+        {
+            var other = FlattenLike(trees[0], trees[r], r);
+            for (int i = 0; i < result.Length; i++) result[i] ??= other[i];
+        }
+        return Unflatten(trees[0], result);
+    }
+
+    /// <summary>Whether <paramref name="x"/> is a tensor: a leaf rather than part of the static structure.</summary>
+    public static bool IsArray(object? x) => x is Tensor;
+
+    /// <summary>Whether <paramref name="x"/> is a floating-point or complex tensor: the leaves an optimiser trains.</summary>
+    public static bool IsInexactArray(object? x) => x is Tensor tensor && tensor.DType.IsInexact();
+
+    /// <summary>
+    /// <paramref name="model"/> with every tensor moved by its update: <c>leaf + update</c>; a null update keeps the
+    /// leaf as it is. <paramref name="updates"/> has the model's structure, as optimisers and gradients do.
+    /// </summary>
+    public static T ApplyUpdates<T>(T model, T updates) where T : ITreeNode
+    {
+        var leaves = Flatten(model);
+        var deltas = FlattenLike(model, updates, 1);
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            if (deltas[i] is not { } delta) continue;
+            if (leaves[i] is not { } leaf)
+                throw new ArgumentException(
+                    $"ApplyUpdates: there is an update for {LeafPaths(model)[i]}, but the model has no tensor there.", nameof(updates));
+            leaves[i] = leaf + delta;
+        }
+        return Unflatten(model, leaves);
+    }
+
+    // The slots of `other`, after checking it has the structure of `tree`; `index` names it in the error.
+    private static Tensor?[] FlattenLike<T>(T tree, T other, int index) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        if (!tree.TreeStaticEquals(other))
+            throw new ArgumentException(
+                $"Tree {index} does not have the structure of tree 0: {DescribeStructureDifference(tree, other)}. " +
+                "Tree functions over several trees need the same modules, collection lengths and static fields.");
+        return Flatten(other);
+    }
+
+    private static string DescribeStructureDifference(ITreeNode a, ITreeNode b)
+    {
+        if (a.GetType() != b.GetType()) return $"{a.GetType().Name} against {b.GetType().Name}";
+        int ca = a.TreeLeafCount, cb = b.TreeLeafCount;
+        if (ca != cb) return $"{ca} tensor slots against {cb}";
+        return "a static field or a collection differs";
+    }
+}

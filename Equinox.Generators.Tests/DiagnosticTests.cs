@@ -1,0 +1,134 @@
+using Microsoft.CodeAnalysis;
+
+namespace Equinox.Generators.Tests;
+
+/// <summary>Each diagnostic fires on a bad case and stays silent on the nearest good case.</summary>
+public class DiagnosticTests
+{
+    private const string Usings = "using System; using System.Collections.Generic; using System.Collections.Immutable; using Equinox; using Equinox.Torch;\n";
+
+    public record Case(string Id, string Name, string Bad, string Good)
+    {
+        public override string ToString() => $"{Id} {Name}";
+    }
+
+    public static IEnumerable<Case> Cases() =>
+    [
+        new("EQX0001", "not partial",
+            "[Module] public class M { public readonly Tensor W = null!; }",
+            "[Module] public partial class M { public readonly Tensor W = null!; }"),
+        new("EQX0002", "containing type not partial",
+            "public class Outer { [Module] public partial class M { public readonly Tensor W = null!; } }",
+            "public partial class Outer { [Module] public partial class M { public readonly Tensor W = null!; } }"),
+        new("EQX0003", "mutable child field",
+            "[Module] public partial class M { public Tensor W = null!; }",
+            "[Module] public partial class M { public readonly Tensor W = null!; public int Steps; }"),
+        new("EQX0004", "settable child property",
+            "[Module] public partial class M { public Tensor W { get; set; } = null!; }",
+            "[Module] public partial class M { public Tensor W { get; init; } = null!; public int Steps { get; set; } }"),
+        new("EQX0005", "object field",
+            "[Module] public partial class M { public readonly object Anything = null!; }",
+            "[Module] public partial class M { [Static] public readonly object Anything = null!; }"),
+        new("EQX0005", "dynamic field",
+            "[Module] public partial class M { public readonly dynamic Anything = null!; }",
+            "[Module] public partial class M { public readonly string Anything = null!; }"),
+        new("EQX0005", "non-module class holding tensors",
+            "public class Holder { public Tensor T = null!; } [Module] public partial class M { public readonly Holder H = null!; }",
+            "[Module] public partial class Holder { public readonly Tensor T = null!; } [Module] public partial class M { public readonly Holder H = null!; }"),
+        new("EQX0005", "mutable collection of tensors",
+            "[Module] public partial class M { public readonly List<Tensor> Ts = new(); }",
+            "[Module] public partial class M { public readonly IReadOnlyList<Tensor> Ts = []; }"),
+        new("EQX0005", "unconstrained type parameter",
+            "[Module] public partial class M<T> { public readonly T Inner = default!; }",
+            "[Module] public partial class M<T> where T : ITreeNode { public readonly T Inner = default!; }"),
+        new("EQX0006", "static tensor",
+            "[Module] public partial class M { [Static] public readonly Tensor Mask = null!; }",
+            "[Module] public partial class M { public readonly Tensor Mask = null!; }"),
+        new("EQX0007", "contains itself",
+            "[Module] public partial class M { public readonly M Next = null!; }",
+            "[Module] public partial class M { public readonly M? Next; }"),
+        new("EQX0007", "contains itself through another module",
+            "[Module] public partial class A { public readonly B Other = null!; } [Module] public partial class B { public readonly A Back = null!; }",
+            "[Module] public partial class A { public readonly B Other = null!; } [Module] public partial class B { public readonly A? Back; }"),
+        new("EQX0008", "local stored in two fields",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L A; public readonly L B; public M() { var l = new L(); A = l; B = l; } }",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L A; public readonly L B; public M() { var l = new L(); A = l; l = new L(); B = l; } }"),
+        new("EQX0008", "parameter stored in two fields",
+            "[Module] public partial class M { public readonly Tensor A; public readonly Tensor B; public M(Tensor t) { this.A = t; this.B = t; } }",
+            "[Module] public partial class M { public readonly Tensor A; public readonly Tensor B; public M(Tensor t, Tensor u) { this.A = t; this.B = u; } }"),
+        new("EQX0008", "two collection slots",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L[] Layers; public M(L l) { Layers = new[] { l, l }; } }",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L[] Layers; public M(L l, L k) { Layers = new[] { l, k }; } }"),
+        new("EQX0008", "collection expression and field",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L First; public readonly ImmutableArray<L> Rest; public M(L l) { First = l; Rest = [l]; } }",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L First; public readonly ImmutableArray<L> Rest; public M(L l) { First = l; Rest = [new L()]; } }"),
+        new("EQX0008", "member of another object stored twice",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly Tensor A; public readonly Tensor B; public M(L l) { A = l.W; B = l.W; } }",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly Tensor A; public readonly Tensor B; public M(L l, L k) { A = l.W; B = k.W; } }"),
+        new("EQX0008", "this stored twice",
+            "[Module] public partial class M { public readonly M? A; public readonly M? B; public M() { A = this; B = this; } }",
+            "[Module] public partial class M { public readonly M? A; public readonly M? B; public M(M? a) { A = a; B = null; } }"),
+        new("EQX0008", "object initializer",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public L? A { get; init; } public L? B { get; init; } } public static class F { public static M Make(L l) => new M { A = l, B = l }; }",
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public L? A { get; init; } public L? B { get; init; } } public static class F { public static M Make(L l, L k) => new M { A = l, B = k }; }"),
+        new("EQX0009", "derived type not a module",
+            "[Module] public partial class B { public readonly Tensor W = null!; } public class D : B { public readonly Tensor V = null!; }",
+            "[Module] public partial class B { public readonly Tensor W = null!; } [Module] public partial class D : B { public readonly Tensor V = null!; }"),
+        new("EQX0010", "class with a primary constructor",
+            "[Module] public partial class M(Tensor w) { public readonly Tensor W = w; }",
+            "[Module] public partial record M(Tensor W);"),
+        new("EQX0010", "positional record deriving from a module",
+            "[Module] public abstract partial record B { public Tensor S { get; init; } = null!; } [Module] public partial record D(Tensor W) : B;",
+            "[Module] public abstract partial record B { public Tensor S { get; init; } = null!; } [Module] public partial record D : B { public Tensor W { get; init; } = null!; }"),
+    ];
+
+    [TestCaseSource(nameof(Cases))]
+    public void FiresOnTheBadCaseOnly(Case c)
+    {
+        var bad = Harness.Analyze(Usings + c.Bad);
+        Assert.That(bad.Select(d => d.Id), Does.Contain(c.Id), "bad case:\n" + Harness.Describe(bad));
+        Assert.That(bad.Where(d => d.Id == c.Id).Select(d => d.GetMessage()), Has.All.Not.Empty);
+
+        var good = Harness.Analyze(Usings + c.Good);
+        Assert.That(good.Select(d => d.Id).Where(id => id.StartsWith("EQX")), Is.Empty, "good case:\n" + Harness.Describe(good));
+    }
+
+    [Test]
+    public void EveryDescriptorHasACase()
+    {
+        var covered = Cases().Select(c => c.Id).ToHashSet();
+        Assert.That(new ModuleAnalyzer().SupportedDiagnostics.Select(d => d.Id), Is.SubsetOf(covered));
+    }
+
+    [Test]
+    public void SharedObjectMessageNamesBothSlotsAndTheFix()
+    {
+        var diagnostics = Harness.Analyze(Usings +
+            "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L Linear1; public readonly L Linear2; public M() { var shared = new L(); Linear1 = shared; Linear2 = shared; } }");
+        var message = diagnostics.Single(d => d.Id == "EQX0008").GetMessage();
+        Assert.That(message, Does.Contain("'shared' is stored in both 'Linear1' and 'Linear2'").And.Contain("Shared<T>"));
+    }
+
+    [Test]
+    public void DiagnosticsCanBeSuppressedWithAPragma()
+    {
+        var diagnostics = Harness.Analyze(Usings +
+            "[Module] public partial class M {\n#pragma warning disable EQX0006\n[Static] public readonly Tensor Mask = null!;\n#pragma warning restore EQX0006\n}");
+        Assert.That(diagnostics.Where(d => d.Id == "EQX0006" && !d.IsSuppressed), Is.Empty);
+    }
+
+    [Test]
+    public void NoCodeIsGeneratedForANonPartialModule()
+    {
+        var (result, _) = Harness.Generate(Harness.Compile(Usings + "[Module] public class M { public readonly Tensor W = null!; }"));
+        Assert.That(result.GeneratedTrees, Is.Empty);
+    }
+
+    [Test]
+    public void UnsupportedFieldMessageNamesTheFieldAndTheFix()
+    {
+        var diagnostics = Harness.Analyze(Usings + "public class Holder { public Tensor T = null!; } [Module] public partial class M { public readonly Holder Cache = null!; }");
+        var message = diagnostics.Single(d => d.Id == "EQX0005").GetMessage();
+        Assert.That(message, Does.Contain("'Cache'").And.Contain("mark that type [Module]").And.Contain("[Static]"));
+    }
+}

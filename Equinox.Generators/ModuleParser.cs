@@ -1,0 +1,116 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Equinox.Generators;
+
+/// <summary>Turns a [Module] type symbol into an equatable <see cref="ModuleModel"/>; the only place symbols are read.</summary>
+internal static class ModuleParser
+{
+    private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.FullyQualifiedFormat
+        .AddMiscellaneousOptions(SymbolDisplayMiscellaneousOptions.IncludeNullableReferenceTypeModifier);
+
+    /// <summary>The model, or null when no code can be generated (the analyzer reports why).</summary>
+    public static ModuleModel? Parse(INamedTypeSymbol type, CancellationToken cancellation)
+    {
+        if (!IsPartial(type)) return null;
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+            if (!IsPartial(outer)) return null;
+        if (type.TypeKind != TypeKind.Class) return null;
+        bool positional = HasParameterList(type);
+        if (positional && !type.IsRecord) return null; // a class with a primary constructor (EQX0010)
+
+        cancellation.ThrowIfCancellationRequested();
+        var fields = new List<FieldModel>();
+        foreach (var (name, fieldType, declared, backing) in TreeTypes.DeclaredFields(type))
+        {
+            var classification = TreeTypes.HasStaticAttribute(declared) || TreeTypes.HasStaticAttribute(backing)
+                ? new Classification(FieldRole.Static)
+                : TreeTypes.Classify(fieldType);
+            fields.Add(ToField(name, fieldType, classification));
+        }
+
+        var moduleBase = TreeTypes.ModuleBase(type);
+        var containing = new List<ContainingTypeModel>();
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+            containing.Insert(0, new ContainingTypeModel(Keyword(outer), NameWithTypeParameters(outer)));
+
+        var ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+        var nameWithParameters = NameWithTypeParameters(type);
+        return new ModuleModel(
+            Namespace: ns,
+            Name: type.Name,
+            NameWithTypeParameters: nameWithParameters,
+            FullyQualifiedName: type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+            HintName: HintName(type),
+            Keyword: type.IsRecord ? "record" : "class",
+            ContainingTypes: containing.ToEquatableArray(),
+            IsSealed: type.IsSealed,
+            IsAbstract: type.IsAbstract,
+            HasModuleBase: moduleBase is not null,
+            BaseIsAbstractModule: moduleBase?.IsAbstract ?? false,
+            Construction: positional ? ConstructionKind.RecordCopy : ConstructionKind.Constructor,
+            DeclaresToString: type.GetMembers("ToString").OfType<IMethodSymbol>().Any(m => m.Parameters.Length == 0 && !m.IsImplicitlyDeclared),
+            // The generated constructors would hide the implicit parameterless one, so it is written out.
+            NeedsDefaultConstructor: !positional && type.InstanceConstructors.All(c => c.IsImplicitlyDeclared),
+            ExistingMemberNames: type.GetMembers().Where(m => !m.IsImplicitlyDeclared).Select(m => m.Name).Distinct().OrderBy(n => n, System.StringComparer.Ordinal).ToEquatableArray(),
+            Fields: fields.ToEquatableArray());
+    }
+
+    private static FieldModel ToField(string name, ITypeSymbol type, Classification classification)
+    {
+        var typeName = type.ToDisplayString(TypeFormat);
+        var castName = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(TypeFormat);
+        var comparison = StaticComparison.Default;
+        var staticElement = "";
+        if (classification.Role == FieldRole.Static)
+        {
+            if (type is IArrayTypeSymbol { Rank: 1 } array)
+            {
+                comparison = StaticComparison.Array;
+                staticElement = array.ElementType.ToDisplayString(TypeFormat);
+            }
+            else if (type is INamedTypeSymbol { IsGenericType: true } named &&
+                     named.OriginalDefinition.ToDisplayString() == "System.Collections.Immutable.ImmutableArray<T>")
+            {
+                comparison = StaticComparison.ImmutableArray;
+                staticElement = named.TypeArguments[0].ToDisplayString(TypeFormat);
+            }
+        }
+        return new FieldModel(
+            name, typeName, castName, classification.Role, classification.Collection,
+            classification.Element?.ToDisplayString(TypeFormat) ?? "",
+            classification.ElementIsTensor, comparison, staticElement);
+    }
+
+    public static bool IsPartial(INamedTypeSymbol type) =>
+        type.DeclaringSyntaxReferences.Length > 0 &&
+        type.DeclaringSyntaxReferences.All(r => r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
+
+    public static bool HasParameterList(INamedTypeSymbol type) =>
+        type.DeclaringSyntaxReferences.Any(r => r.GetSyntax() is TypeDeclarationSyntax { ParameterList: not null });
+
+    private static string Keyword(INamedTypeSymbol type) => type switch
+    {
+        { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
+        { IsRecord: true } => "record",
+        { TypeKind: TypeKind.Struct } => "struct",
+        { TypeKind: TypeKind.Interface } => "interface",
+        _ => "class",
+    };
+
+    private static string NameWithTypeParameters(INamedTypeSymbol type) =>
+        type.TypeParameters.Length == 0 ? type.Name : $"{type.Name}<{string.Join(", ", type.TypeParameters.Select(p => p.Name))}>";
+
+    private static string HintName(INamedTypeSymbol type)
+    {
+        var parts = new List<string>();
+        for (INamedTypeSymbol? t = type; t is not null; t = t.ContainingType)
+            parts.Insert(0, t.TypeParameters.Length == 0 ? t.Name : $"{t.Name}`{t.TypeParameters.Length}");
+        if (!type.ContainingNamespace.IsGlobalNamespace) parts.Insert(0, type.ContainingNamespace.ToDisplayString());
+        return string.Join(".", parts) + ".g.cs";
+    }
+}
