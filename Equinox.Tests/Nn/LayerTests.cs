@@ -1,0 +1,102 @@
+using Equinox.Nn;
+using Equinox.Torch;
+using NUnit.Framework;
+
+namespace Equinox.Tests.Nn;
+
+using Torch = Equinox.Torch.Torch;
+
+// Layers against PyTorch on identical weights: outputs and gradients.
+public class LayerTests
+{
+    [Test]
+    public void LinearMatchesTorchLinearOnASingleExampleAndABatch()
+    {
+        using var scope = Torch.Scope();
+        var layer = new Linear(3, 4, dtype: DType.Float64, key: Key.Create(1));
+        foreach (var shape in new long[][] { [3], [5, 3], [2, 5, 3] })
+        {
+            var x = Tensor.Normal(Key.Create(2), shape, DType.Float64);
+            var expected = PyTorchOracle.Run("torch.nn.functional.linear(x, w, b)", ("x", x), ("w", layer.Weight), ("b", layer.Bias!));
+            OracleAssert.Close(layer.Forward(x), expected.Out, what: $"Linear on {x.Describe()}");
+        }
+    }
+
+    [Test]
+    public void LinearInitialisesLikePyTorchWithinOneOverRootFanIn()
+    {
+        using var scope = Torch.Scope();
+        var layer = new Linear(16, 8, key: Key.Create(3));
+        Assert.That(layer.Weight.Shape, Is.EqualTo(new long[] { 8, 16 }));
+        Assert.That(layer.Bias!.Shape, Is.EqualTo(new long[] { 8 }));
+        Assert.That(layer.Weight.Abs().Max().Item<double>(), Is.LessThanOrEqualTo(0.25));
+        Assert.That(layer.Weight.Abs().Max().Item<double>(), Is.GreaterThan(0.2), "weights should fill the ±1/√16 range");
+        Assert.That(new Linear(16, 8, useBias: false, key: Key.Create(3)).Bias, Is.Null);
+    }
+
+    [Test]
+    public void LinearRejectsAnInputOfTheWrongWidthNamingBoth()
+    {
+        using var scope = Torch.Scope();
+        var layer = new Linear(3, 4, key: Key.Create(1));
+        var e = Assert.Throws<ArgumentException>(() => layer.Forward(Tensor.Zeros(2, 5)))!;
+        Assert.That(e.Message, Does.StartWith("Linear(3 -> 4) expects inputs ending in 3; got f32[2,5]."));
+    }
+
+    [Test]
+    public void LinearGradientsMatchPyTorch()
+    {
+        using var scope = Torch.Scope();
+        var layer = new Linear(3, 2, dtype: DType.Float64, key: Key.Create(4));
+        var w = layer.Weight.WithRequiresGrad();
+        var b = layer.Bias!.WithRequiresGrad();
+        var x = Tensor.Normal(Key.Create(5), [4, 3], DType.Float64);
+        var output = new Linear(w, b).Forward(x).Tanh().Sum();
+        var grads = Autograd.Grad(output, w, b);
+        var expected = PyTorchOracle.RunWithGrad("torch.nn.functional.linear(x, w, b).tanh().sum()", ("x", x), ("w", w), ("b", b));
+        OracleAssert.Close(output, expected.Out);
+        OracleAssert.Grads(expected, grads, "w", "b");
+    }
+
+    [Test]
+    public void MlpMatchesTheSameLayersComposedInPyTorch()
+    {
+        using var scope = Torch.Scope();
+        var mlp = new Mlp(2, 3, 8, 2, activation: Activations.Tanh, dtype: DType.Float64, key: Key.Create(6));
+        Assert.That(mlp.Layers.Length, Is.EqualTo(3));
+        var x = Tensor.Normal(Key.Create(7), [5, 2], DType.Float64);
+        var inputs = new List<(string, Tensor)> { ("x", x) };
+        for (int i = 0; i < 3; i++)
+        {
+            inputs.Add(($"w{i}", mlp.Layers[i].Weight));
+            inputs.Add(($"b{i}", mlp.Layers[i].Bias!));
+        }
+        const string python = "F = torch.nn.functional\n" +
+                              "out = F.linear(F.linear(F.linear(x, w0, b0).tanh(), w1, b1).tanh(), w2, b2)";
+        var expected = PyTorchOracle.Run(python, inputs.ToArray());
+        OracleAssert.Close(mlp.Forward(x), expected.Out);
+    }
+
+    [Test]
+    public void MlpIsATreeWithTwoLeavesPerLayerAndPrintsLikeEquinox()
+    {
+        using var scope = Torch.Scope();
+        var mlp = new Mlp(2, 1, 4, 1, key: Key.Create(8));
+        Assert.That(Eqx.LeafCount(mlp), Is.EqualTo(4));
+        Assert.That(Eqx.LeafPaths(mlp).Select(p => p.StateDictKey),
+            Is.EqualTo(new[] { "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias" }));
+        Assert.That(mlp.ToString(), Does.Contain("weight=f32[4,2]").And.Contain("bias=f32[1]"));
+    }
+
+    [Test]
+    public void TwoMlpsBuiltAlikeHaveEqualStaticPartsSoFilterJitCanShareACompile()
+    {
+        using var scope = Torch.Scope();
+        ITreeNode a = new Mlp(2, 1, 4, 1, key: Key.Create(8));
+        ITreeNode b = new Mlp(2, 1, 4, 1, key: Key.Create(9));
+        ITreeNode c = new Mlp(2, 1, 4, 1, activation: Activations.Tanh, key: Key.Create(9));
+        Assert.That(a.TreeStaticEquals(b), Is.True);
+        Assert.That(a.TreeStaticHashCode(), Is.EqualTo(b.TreeStaticHashCode()));
+        Assert.That(a.TreeStaticEquals(c), Is.False, "a different activation is a different static part");
+    }
+}
