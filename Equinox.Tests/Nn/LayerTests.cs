@@ -85,7 +85,8 @@ public class LayerTests
         Assert.That(Eqx.LeafCount(mlp), Is.EqualTo(4));
         Assert.That(Eqx.LeafPaths(mlp).Select(p => p.StateDictKey),
             Is.EqualTo(new[] { "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias" }));
-        Assert.That(mlp.ToString(), Does.Contain("weight=f32[4,2]").And.Contain("bias=f32[1]"));
+        Assert.That(mlp.ToString(), Does.Contain("Linear(weight=f32[4,2], bias=f32[4], inFeatures=2, outFeatures=4)")
+            .And.Contain("activation=<function Relu>").And.Contain("finalActivation=<function Identity>"));
     }
 
     [Test]

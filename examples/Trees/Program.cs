@@ -1,5 +1,5 @@
 // Modules and trees: build a small model, look at it, take it apart and put it back, edit one leaf, tie two weights.
-// Also the NativeAOT smoke test: `dotnet publish examples/Trees -r linux-x64 -p:PublishAot=true`.
+// Also the NativeAOT smoke test: `dotnet publish examples/Trees -r linux-x64 -p:EqxAot=true`.
 using System.Collections.Immutable;
 using Equinox;
 using Equinox.Torch;
