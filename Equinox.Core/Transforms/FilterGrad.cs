@@ -1,0 +1,280 @@
+using Equinox.Torch;
+using TorchApi = Equinox.Torch.Torch;
+
+namespace Equinox;
+
+// Gradients with respect to the floating-point leaves of a model, Equinox's filter_grad / filter_value_and_grad.
+// The forward runs inside a TensorScope; only the value, the gradients and the aux leave it.
+public static partial class Eqx
+{
+    /// <summary>
+    /// Wraps a loss function so that it returns the loss and its gradient with respect to every inexact (floating-point
+    /// or complex) tensor of the model: <c>var (loss, grads) = Eqx.FilterValueAndGrad((Mlp m) =&gt; Loss(m, x, y))(model);</c>.
+    /// </summary>
+    /// <remarks>
+    /// <para><c>grads</c> is a tree of the model's type whose slots are the gradients, or null where there is nothing to
+    /// differentiate: integer and bool tensors, null slots, and tensors the loss does not use (or uses only through
+    /// <see cref="StopGradient(Tensor)"/>). Feed it to an optimiser or to <see cref="ApplyUpdates{T}"/>.</para>
+    /// <para>The loss must be a floating-point scalar (a 0-dimensional tensor): reduce a batch with <c>.Mean()</c> or
+    /// <c>.Sum()</c> first. Tensors that <paramref name="f"/> creates and does not return are disposed when the call ends.</para>
+    /// <para>Gradients nest: called inside another <c>FilterGrad</c>, the result is itself differentiable, so
+    /// <c>FilterGrad(m =&gt; FilterGrad(f)(m).W.Sum())</c> is a second derivative. To differentiate only part of a
+    /// model, <see cref="Partition{T}"/> it and differentiate a function of the trainable part.</para>
+    /// </remarks>
+    public static Func<T, (Tensor Value, T Grads)> FilterValueAndGrad<T>(Func<T, Tensor> f) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return model =>
+        {
+            var (value, _, grads) = GradTransform.Run(model, m => (f(m), (object?)null), nameof(FilterValueAndGrad));
+            return (value, grads);
+        };
+    }
+
+    /// <summary>
+    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for a loss of the model and one more argument, which is
+    /// passed through and not differentiated: <c>FilterValueAndGrad((Mlp m, Tensor x) =&gt; ...)(model, x)</c>.
+    /// </summary>
+    public static Func<T, TA, (Tensor Value, T Grads)> FilterValueAndGrad<T, TA>(Func<T, TA, Tensor> f) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return (model, a) =>
+        {
+            var (value, _, grads) = GradTransform.Run(model, m => (f(m, a), (object?)null), nameof(FilterValueAndGrad));
+            return (value, grads);
+        };
+    }
+
+    /// <summary>
+    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for a loss of the model and two more arguments, which are
+    /// passed through and not differentiated.
+    /// </summary>
+    public static Func<T, TA, TB, (Tensor Value, T Grads)> FilterValueAndGrad<T, TA, TB>(Func<T, TA, TB, Tensor> f) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return (model, a, b) =>
+        {
+            var (value, _, grads) = GradTransform.Run(model, m => (f(m, a, b), (object?)null), nameof(FilterValueAndGrad));
+            return (value, grads);
+        };
+    }
+
+    /// <summary>
+    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for a loss of the model and three more arguments, which are
+    /// passed through and not differentiated.
+    /// </summary>
+    public static Func<T, TA, TB, TC, (Tensor Value, T Grads)> FilterValueAndGrad<T, TA, TB, TC>(Func<T, TA, TB, TC, Tensor> f) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return (model, a, b, c) =>
+        {
+            var (value, _, grads) = GradTransform.Run(model, m => (f(m, a, b, c), (object?)null), nameof(FilterValueAndGrad));
+            return (value, grads);
+        };
+    }
+
+    /// <summary>
+    /// The gradient alone of <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/>: a tree of the model's type holding
+    /// the gradient of each inexact tensor (null where nothing is differentiated).
+    /// </summary>
+    public static Func<T, T> FilterGrad<T>(Func<T, Tensor> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGrad(f);
+        return model => valueAndGrad(model).Grads;
+    }
+
+    /// <summary>The gradient alone, for a loss of the model and one more (not differentiated) argument.</summary>
+    public static Func<T, TA, T> FilterGrad<T, TA>(Func<T, TA, Tensor> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGrad(f);
+        return (model, a) => valueAndGrad(model, a).Grads;
+    }
+
+    /// <summary>The gradient alone, for a loss of the model and two more (not differentiated) arguments.</summary>
+    public static Func<T, TA, TB, T> FilterGrad<T, TA, TB>(Func<T, TA, TB, Tensor> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGrad(f);
+        return (model, a, b) => valueAndGrad(model, a, b).Grads;
+    }
+
+    /// <summary>The gradient alone, for a loss of the model and three more (not differentiated) arguments.</summary>
+    public static Func<T, TA, TB, TC, T> FilterGrad<T, TA, TB, TC>(Func<T, TA, TB, TC, Tensor> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGrad(f);
+        return (model, a, b, c) => valueAndGrad(model, a, b, c).Grads;
+    }
+
+    /// <summary>
+    /// JAX's <c>has_aux=True</c>: <paramref name="f"/> returns the loss together with any auxiliary value (metrics,
+    /// predictions, a new state), which comes back unchanged next to the loss and the gradients:
+    /// <c>var (loss, accuracy, grads) = Eqx.FilterValueAndGradWithAux((Mlp m) =&gt; (Loss(m), Accuracy(m)))(model);</c>.
+    /// </summary>
+    /// <remarks>
+    /// Only the loss is differentiated. Tensors reachable from the aux (directly, in modules, tuples or collections)
+    /// are kept alive past the call; everything else <paramref name="f"/> created is disposed. See
+    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for the rules on the loss and the gradients.
+    /// </remarks>
+    public static Func<T, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TAux>(Func<T, (Tensor Value, TAux Aux)> f)
+        where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return model => GradTransform.Run(model, f, nameof(FilterValueAndGradWithAux));
+    }
+
+    /// <summary>The aux form (<see cref="FilterValueAndGradWithAux{T, TAux}(Func{T, ValueTuple{Tensor, TAux}})"/>) with one more, not differentiated, argument.</summary>
+    public static Func<T, TA, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TA, TAux>(Func<T, TA, (Tensor Value, TAux Aux)> f)
+        where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return (model, a) => GradTransform.Run(model, m => f(m, a), nameof(FilterValueAndGradWithAux));
+    }
+
+    /// <summary>The aux form with two more, not differentiated, arguments.</summary>
+    public static Func<T, TA, TB, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TA, TB, TAux>(
+        Func<T, TA, TB, (Tensor Value, TAux Aux)> f) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return (model, a, b) => GradTransform.Run(model, m => f(m, a, b), nameof(FilterValueAndGradWithAux));
+    }
+
+    /// <summary>The aux form with three more, not differentiated, arguments.</summary>
+    public static Func<T, TA, TB, TC, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TA, TB, TC, TAux>(
+        Func<T, TA, TB, TC, (Tensor Value, TAux Aux)> f) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return (model, a, b, c) => GradTransform.Run(model, m => f(m, a, b, c), nameof(FilterValueAndGradWithAux));
+    }
+
+    /// <summary>
+    /// The gradients and the aux of a function returning <c>(loss, aux)</c>, like JAX's <c>grad(f, has_aux=True)</c>:
+    /// <c>var (grads, aux) = Eqx.FilterGradWithAux((Mlp m) =&gt; (Loss(m), Predictions(m)))(model);</c>.
+    /// </summary>
+    public static Func<T, (T Grads, TAux Aux)> FilterGradWithAux<T, TAux>(Func<T, (Tensor Value, TAux Aux)> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGradWithAux(f);
+        return model =>
+        {
+            var (_, aux, grads) = valueAndGrad(model);
+            return (grads, aux);
+        };
+    }
+
+    /// <summary>The gradients and the aux, for a function of the model and one more (not differentiated) argument.</summary>
+    public static Func<T, TA, (T Grads, TAux Aux)> FilterGradWithAux<T, TA, TAux>(Func<T, TA, (Tensor Value, TAux Aux)> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGradWithAux(f);
+        return (model, a) =>
+        {
+            var (_, aux, grads) = valueAndGrad(model, a);
+            return (grads, aux);
+        };
+    }
+
+    /// <summary>The gradients and the aux, for a function of the model and two more (not differentiated) arguments.</summary>
+    public static Func<T, TA, TB, (T Grads, TAux Aux)> FilterGradWithAux<T, TA, TB, TAux>(Func<T, TA, TB, (Tensor Value, TAux Aux)> f)
+        where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGradWithAux(f);
+        return (model, a, b) =>
+        {
+            var (_, aux, grads) = valueAndGrad(model, a, b);
+            return (grads, aux);
+        };
+    }
+
+    /// <summary>The gradients and the aux, for a function of the model and three more (not differentiated) arguments.</summary>
+    public static Func<T, TA, TB, TC, (T Grads, TAux Aux)> FilterGradWithAux<T, TA, TB, TC, TAux>(
+        Func<T, TA, TB, TC, (Tensor Value, TAux Aux)> f) where T : ITreeNode
+    {
+        var valueAndGrad = FilterValueAndGradWithAux(f);
+        return (model, a, b, c) =>
+        {
+            var (_, aux, grads) = valueAndGrad(model, a, b, c);
+            return (grads, aux);
+        };
+    }
+}
+
+/// <summary>The mechanics shared by every FilterGrad form.</summary>
+internal static class GradTransform
+{
+    // How many FilterGrad forwards are running on this thread: inside one, a gradient must stay differentiable.
+    [ThreadStatic] private static int depth;
+
+    /// <summary>Whether a FilterGrad forward is running on this thread (its results must stay differentiable).</summary>
+    internal static bool IsRecording => depth > 0;
+
+    internal static (Tensor Value, TAux Aux, T Grads) Run<T, TAux>(T model, Func<T, (Tensor Value, TAux Aux)> f, string caller)
+        where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var slots = Eqx.Flatten(model);
+
+        // Inside an enclosing gradient (ours, or the caller's own autograd on tensors that already require grad) the
+        // gradient is built with create_graph, so the enclosing one can differentiate it again.
+        bool createGraph = depth > 0;
+        foreach (var slot in slots)
+            if (slot is not null && slot.DType.IsInexact() && slot.RequiresGrad) createGraph = true;
+
+        using var scope = TorchApi.Scope();
+        using var gradMode = TorchApi.EnableGrad();
+
+        // Each inexact slot gets an alias that autograd tracks, so gradients come out per slot even when the same
+        // tensor sits in two slots or is also captured by f. A tensor that already requires grad gets a view rather
+        // than a new leaf, which keeps it connected to the enclosing gradient (a new leaf would cut it off).
+        var traced = (Tensor?[])slots.Clone();
+        var inputs = new List<Tensor>();
+        var positions = new List<int>();
+        for (int i = 0; i < slots.Length; i++)
+        {
+            if (slots[i] is not { } slot || !slot.DType.IsInexact()) continue;
+            var alias = slot.RequiresGrad ? slot.View(slot.Shape) : slot.WithRequiresGrad();
+            traced[i] = alias;
+            inputs.Add(alias);
+            positions.Add(i);
+        }
+
+        Tensor value;
+        TAux aux;
+        depth++;
+        try
+        {
+            (value, aux) = f(Eqx.Unflatten(model, traced));
+        }
+        finally
+        {
+            depth--;
+        }
+        CheckLoss(value, caller);
+
+        var grads = new Tensor?[slots.Length];
+        if (inputs.Count > 0 && value.RequiresGrad)
+        {
+            var computed = Autograd.Grad([value], inputs, retainGraph: createGraph, createGraph: createGraph);
+            for (int k = 0; k < computed.Length; k++) grads[positions[k]] = computed[k];
+        }
+
+        // At the top level the value is a plain number; nested, it stays differentiable for the enclosing gradient.
+        var result = createGraph ? value : value.Detach();
+        scope.MoveOut(result);
+        scope.MoveOut(grads);
+        TreeLike.MoveOut(scope, aux);
+        return (result, aux, Eqx.Unflatten(model, grads));
+    }
+
+    private static void CheckLoss(Tensor? value, string caller)
+    {
+        if (value is null)
+            throw new ArgumentException($"{caller}: the function returned null instead of a scalar loss tensor.");
+        if (value.Rank != 0)
+            throw new ArgumentException(
+                $"{caller} differentiates a scalar, but the function returned a tensor of shape [{string.Join(", ", value.Shape)}] " +
+                $"({value.Describe()}). Reduce it to a 0-dimensional loss first, e.g. `loss.Mean()` or `loss.Sum()`.");
+        if (!value.DType.IsFloatingPoint())
+            throw new ArgumentException(
+                $"{caller} differentiates a real floating-point scalar, but the function returned {value.Describe()}. " +
+                (value.DType.IsComplex()
+                    ? "Take a real part or an absolute value of the complex loss first."
+                    : "Compute the loss in floating point, e.g. `loss.To(DType.Float32)`."));
+    }
+}
