@@ -1,43 +1,39 @@
-// QuickStart: fit a two-layer network to y = sin(2 x0) * x1 on synthetic data, with a live progress display.
+// QuickStart: fit an MLP to y = sin(2 x0) * x1 on synthetic data, with a live progress display.
 // Run from the repository root: dotnet run --project examples/QuickStart
+using Equinox;
+using Equinox.Nn;
 using Equinox.Torch;
 using Spectre.Console;
 
-const int samples = 512, hidden = 64, steps = 600;
+const int samples = 512, steps = 600;
 const double learningRate = 0.1;
 
-var (dataKey, initKey) = Key.Create(0).Split();
+var (dataKey, modelKey) = Key.Create(0).Split();
 var (xKey, noiseKey) = dataKey.Split();
-var initKeys = initKey.Split(2);
 
 // Synthetic data: x uniform in [-1, 1]^2, y = sin(2 x0) * x1 plus a little noise.
 var x = Tensor.Uniform(xKey, [samples, 2], -1, 1);
-var target = ((x[.., 0] * 2).Sin() * x[.., 1]).Unsqueeze(1) + Tensor.Normal(noiseKey, [samples, 1]) * 0.01;
+var y = ((x[.., 0] * 2).Sin() * x[.., 1]).Unsqueeze(1) + Tensor.Normal(noiseKey, [samples, 1]) * 0.01;
 
-// Parameters: leaves that record gradients, initialised like PyTorch's Linear (uniform in ±1/sqrt(fan_in)).
-Tensor Init(Key key, long[] shape, long fanIn) =>
-    Tensor.Uniform(key, shape, -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn)).WithRequiresGrad();
-var parameters = new[]
-{
-    Init(initKeys[0].FoldIn(0), [2, hidden], 2), Init(initKeys[0].FoldIn(1), [hidden], 2),
-    Init(initKeys[1].FoldIn(0), [hidden, 1], hidden), Init(initKeys[1].FoldIn(1), [1], hidden),
-};
-
-Tensor Predict(Tensor input) =>
-    (input.Matmul(parameters[0]) + parameters[1]).Tanh().Matmul(parameters[2]) + parameters[3];
+// The model is an immutable tree of tensors; training makes a new one each step.
+var model = new Mlp(inSize: 2, outSize: 1, widthSize: 64, depth: 2, activation: Activations.Tanh, key: modelKey);
+var lossAndGrads = Eqx.FilterValueAndGrad((Mlp m, Tensor input, Tensor target) =>
+    Functional.MseLoss(m.Forward(input), target));
 
 double Step()
 {
-    // Every tensor made in this step is freed when the scope closes: memory stays flat however long we train.
+    // Everything made in this step is freed when the scope closes, except the new model's leaves moved out.
     using var scope = Torch.Scope();
-    var loss = Functional.MseLoss(Predict(x), target);
-    var grads = Autograd.Grad(loss, parameters);
-    using (Torch.NoGrad())
-        for (int i = 0; i < parameters.Length; i++) parameters[i].AddInPlace(grads[i]!, -learningRate);
+    var (loss, grads) = lossAndGrads(model, x, y);
+    var updated = Eqx.ApplyUpdates(model, Eqx.TreeMap(grads, g => g * -learningRate));
+    scope.MoveOut(Eqx.Leaves(updated));
+    foreach (var old in Eqx.Leaves(model)) old.Dispose();   // every leaf was updated: the old ones can go now
+    model = updated;
     return loss.Item<double>();
 }
 
 AnsiConsole.MarkupLine($"[bold]Equinox QuickStart[/] — LibTorch {Torch.Version}, {samples} samples, {steps} steps of full-batch SGD");
+AnsiConsole.WriteLine(model.ToString());
 double initialLoss = 0, finalLoss = 0;
 AnsiConsole.Progress()
     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
