@@ -284,6 +284,43 @@ public class FilterVmapTests
     }
 
     [Test]
+    public void EnsembleGradientsBatchOverTheModelLeaves()
+    {
+        using var scope = Torch.Scope();
+        var members = new[] { new VmapAffine(4, 3, 1), new VmapAffine(4, 3, 2) };
+        var ensemble = Eqx.TreeMap(leaves => Tensor.Stack(leaves!), members[0], members[1]);
+        var x = Normal(3, 4);
+        var y = Normal(4, 3);
+        static Tensor Loss(VmapAffine m, Tensor x, Tensor y) => (m.Forward(x) - y).Square().Mean();
+
+        var grads = Eqx.FilterVmap((VmapAffine m) => FunctorchGrad.ValueAndGrad(mm => Loss(mm, x, y), m).Grads)(ensemble);
+
+        for (int k = 0; k < members.Length; k++)
+        {
+            var tracked = Eqx.TreeMap(members[k], t => t.WithRequiresGrad());
+            var g = Autograd.Grad(Loss(tracked, x, y), tracked.Weight, tracked.Bias);
+            AssertClose(grads.Weight.Select(0, k), g[0]!, $"member {k} weight gradient");
+            AssertClose(grads.Bias.Select(0, k), g[1]!, $"member {k} bias gradient");
+        }
+    }
+
+    [Test]
+    public void AutogradFlowsThroughAFilterVmap()
+    {
+        using var scope = Torch.Scope();
+        var layer = Eqx.TreeMap(new VmapAffine(4, 3, 1), t => t.WithRequiresGrad());
+        var xs = Normal(2, 6, 4);
+
+        var loss = Eqx.FilterVmap((Tensor x) => layer.Forward(x))(xs).Square().Sum();
+        var viaVmap = Autograd.Grad(loss, layer.Weight, layer.Bias);
+        var batched = (xs.Matmul(layer.Weight.Transpose(0, 1)) + layer.Bias).Tanh().Square().Sum();
+        var direct = Autograd.Grad(batched, layer.Weight, layer.Bias);
+
+        AssertClose(viaVmap[0]!, direct[0]!, "weight gradient");
+        AssertClose(viaVmap[1]!, direct[1]!, "bias gradient");
+    }
+
+    [Test]
     public void FunctorchGradOutsideVmapIsTheOrdinaryGradient()
     {
         using var scope = Torch.Scope();
