@@ -389,6 +389,28 @@ public class FilterVmapTests
     }
 
     [Test]
+    public void KeyedDrawsFollowTheRandomnessRule()
+    {
+        using var scope = Torch.Scope();
+        var xs = Normal(1, 4, 3);
+        Tensor Noisy(Tensor x) => x + Tensor.Normal(Key.Create(42), [3], DType.Float64);
+
+        Assert.Throws<TorchException>(() => Eqx.FilterVmap((Func<Tensor, Tensor>)Noisy)(xs));
+        Assert.That(Functorch.Depth, Is.Zero);
+
+        var same = Eqx.FilterVmap((Func<Tensor, Tensor>)Noisy, randomness: VmapRandomness.Same)(xs);
+        AssertClose(same, Loop(xs, Noisy));
+    }
+
+    [Test]
+    public void ReadingValuesOnTheHostInsideIsAnError()
+    {
+        using var scope = Torch.Scope();
+        Assert.Throws<TorchException>(() => Eqx.FilterVmap((Tensor x) => x * x.Sum().Item<double>())(Normal(1, 4, 3)));
+        Assert.That(Functorch.Depth, Is.Zero);
+    }
+
+    [Test]
     public void IntermediateTensorsAreReleased()
     {
         var layer = new VmapAffine(4, 3, 1);
