@@ -2,9 +2,11 @@ using Equinox.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Equinox.Benchmarks -- trees [--iters N]
 if (args.Length > 0 && args[0] == "trees") return TreesBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "vmap") return VmapBenchmark.Run(args[1..]);
 
 Console.Error.WriteLine("""
-    usage: Equinox.Benchmarks trees [--iters N]
+    usage: Equinox.Benchmarks trees [--iters N] | vmap [--batch N] [--seconds S]
       trees   flatten + unflatten of generated modules (10, 1,000, 10,000 leaves) against a reflection walker.
+      vmap    FilterVmap against a loop + stack: an MLP forward and per-example gradients over a batch.
     """);
 return 2;
