@@ -19,8 +19,10 @@ internal static class JitDiagnostics
         List<string>? best = null;
         HashSet<int>? bestArguments = null;
         int bestCount = int.MaxValue;
-        foreach (var entry in entries)
+        // Newest first, so that among equally near entries the most recent one is named.
+        for (int e = entries.Count - 1; e >= 0; e--)
         {
+            var entry = entries[e];
             var differences = new List<string>();
             var arguments = new HashSet<int>();
             int count = Compare(key, entry, names, differences, arguments);
