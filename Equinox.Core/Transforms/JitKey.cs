@@ -157,7 +157,13 @@ internal sealed class JitKeyBuilder
         for (int i = 0; i < ItemCount; i++)
         {
             if (Items[i] != entry.Items[i]) return false;
+            // Modules are immutable: the very node that matched last time still has the same static part.
+            if (Items[i].Kind == JitItemKind.Node && entry.Seen[i].TryGetTarget(out var seen) && ReferenceEquals(seen, Values[i])) continue;
             if (!StaticEquals(Items[i].Kind, entry.Values[i], Values[i])) return false;
+        }
+        for (int i = 0; i < ItemCount; i++)
+        {
+            if (Items[i].Kind == JitItemKind.Node) entry.Seen[i].SetTarget(Values[i]!);
         }
         return true;
     }
@@ -219,6 +225,16 @@ internal sealed class JitEntry(JitItem[] items, object?[] values, long[] signatu
     internal readonly object?[] Values = values;
     internal readonly long[] Signature = signature;
     internal readonly int Hash = hash;
+
+    /// <summary>Per module item, the node that last matched (weakly held), whose static part need not be compared again.</summary>
+    internal readonly WeakReference<object>[] Seen = NewSeen(items.Length);
+
+    private static WeakReference<object>[] NewSeen(int count)
+    {
+        var seen = new WeakReference<object>[count];
+        for (int i = 0; i < count; i++) seen[i] = new WeakReference<object>(seen);
+        return seen;
+    }
 
     /// <summary>The captured CUDA graph that replays this entry, or null when it runs eagerly.</summary>
     internal CapturedGraph? Graph;
