@@ -66,6 +66,12 @@ public sealed class TensorScope : IDisposable
         foreach (var t in tensors) MoveOut(t);
     }
 
+    /// <summary>
+    /// Takes <paramref name="tensor"/> out of every scope: no scope will dispose it. For tensors that outlive any call,
+    /// such as the static buffers of a captured CUDA graph.
+    /// </summary>
+    internal static void Escape(Tensor tensor) => tensor.Owner = null;
+
     /// <summary>Disposes every tensor still owned by this scope and makes the enclosing scope current again.</summary>
     public void Dispose()
     {

@@ -1,0 +1,278 @@
+using System.Collections;
+using System.Globalization;
+using Equinox.Torch;
+
+namespace Equinox.Transforms;
+
+/// <summary>
+/// Why a call compiled: the new key against the nearest cached entry (the one with the fewest differences), as
+/// lines such as <c>x: f32[32,2] -> f32[31,2]</c>, <c>model.Layers[0].Weight: f32[8,2] -> f64[8,2]</c>,
+/// <c>model.Activation changed</c> or <c>n (int): 3 -> 4</c>. Runs only on a cache miss.
+/// </summary>
+internal static class JitDiagnostics
+{
+    internal const string FirstCall = "first call";
+
+    /// <summary>The differences from the nearest entry, in argument order, and the arguments they touch.</summary>
+    internal static (List<string> Differences, HashSet<int> Arguments) Explain(JitKeyBuilder key, IReadOnlyList<JitEntry> entries, string[] names)
+    {
+        List<string>? best = null;
+        HashSet<int>? bestArguments = null;
+        int bestCount = int.MaxValue;
+        // Newest first, so that among equally near entries the most recent one is named.
+        for (int e = entries.Count - 1; e >= 0; e--)
+        {
+            var entry = entries[e];
+            var differences = new List<string>();
+            var arguments = new HashSet<int>();
+            int count = Compare(key, entry, names, differences, arguments);
+            if (count < bestCount)
+            {
+                (best, bestArguments, bestCount) = (differences, arguments, count);
+            }
+        }
+        if (best is null || best.Count == 0) return ([FirstCall], []);
+        return (best, bestArguments!);
+    }
+
+    // Counts the differences (leaves one each, a changed static part one) and describes them in order.
+    private static int Compare(JitKeyBuilder key, JitEntry entry, string[] names, List<string> differences, HashSet<int> arguments)
+    {
+        int count = 0;
+        int items = Math.Min(key.ItemCount, entry.Items.Length);
+        var newOffsets = LeafOffsets(key.SignatureSpan, key.LeafCount);
+        var oldOffsets = LeafOffsets(entry.Signature, entry.Items.Length == 0 ? 0 : LeafTotal(entry));
+        for (int i = 0; i < items; i++)
+        {
+            var now = key.Items[i];
+            var then = entry.Items[i];
+            var name = ItemName(key.Items, i, names);
+            var newValue = key.Values[i];
+            var oldValue = entry.Values[i];
+            if (now.Kind != then.Kind || now.Argument != then.Argument || now.Parent != then.Parent || now.Element != then.Element)
+            {
+                differences.Add($"{name}: {DescribeItem(then, oldValue, entry.Signature, oldOffsets)} -> {DescribeItem(now, newValue, key.SignatureSpan, newOffsets)}");
+                arguments.Add(now.Argument);
+                // The layouts part here; count the rest as different wholesale.
+                return count + 1 + 1000;
+            }
+            bool staticChanged = !JitKeyBuilder.StaticEquals(now.Kind, oldValue, newValue) || now.LeafCount != then.LeafCount;
+            if (staticChanged)
+            {
+                count++;
+                arguments.Add(now.Argument);
+                differences.Add(now.Kind switch
+                {
+                    JitItemKind.Node => DescribeNode(name, (ITreeNode)oldValue!, (ITreeNode)newValue!),
+                    JitItemKind.Value => DescribeValue(name, oldValue, newValue),
+                    _ => $"{name}: {TypeName(oldValue as Type)} -> {TypeName(newValue as Type)}",
+                });
+                continue;
+            }
+            if (now.Kind == JitItemKind.Tuple) continue;
+            TreePath[]? paths = null;
+            for (int leaf = 0; leaf < now.LeafCount; leaf++)
+            {
+                var a = Word(entry.Signature, oldOffsets, then.LeafStart + leaf);
+                var b = Word(key.SignatureSpan, newOffsets, now.LeafStart + leaf);
+                if (a.SequenceEqual(b)) continue;
+                count++;
+                arguments.Add(now.Argument);
+                string where = name;
+                if (now.Kind == JitItemKind.Node)
+                {
+                    paths ??= Eqx.LeafPaths((ITreeNode)newValue!);
+                    where = $"{name}.{paths[leaf]}";
+                }
+                differences.Add($"{where}: {DescribeLeaf(a)} -> {DescribeLeaf(b)}");
+            }
+        }
+        if (key.ItemCount != entry.Items.Length)
+        {
+            differences.Add($"{key.ItemCount} argument items -> {entry.Items.Length}");
+            count += 1000;
+        }
+        return count;
+    }
+
+    private static int LeafTotal(JitEntry entry)
+    {
+        int total = 0;
+        foreach (var item in entry.Items) if (item.Parent < 0) total += item.LeafCount;
+        return total;
+    }
+
+    // Where each leaf's words start in a signature.
+    private static int[] LeafOffsets(ReadOnlySpan<long> signature, int leaves)
+    {
+        var offsets = new int[leaves + 1];
+        int position = 0;
+        for (int i = 0; i < leaves && position < signature.Length; i++)
+        {
+            offsets[i] = position;
+            position += signature[position] < 0 ? 1 : 2 + (int)signature[position + 1];
+        }
+        offsets[leaves] = position;
+        return offsets;
+    }
+
+    private static ReadOnlySpan<long> Word(ReadOnlySpan<long> signature, int[] offsets, int leaf) =>
+        leaf + 1 < offsets.Length ? signature[offsets[leaf]..offsets[leaf + 1]] : [];
+
+    /// <summary>A leaf's signature as Equinox prints tensors: <c>f32[32,2]</c>, <c>f32[8]@cuda:0</c>, or <c>null</c>.</summary>
+    internal static string DescribeLeaf(ReadOnlySpan<long> words)
+    {
+        if (words.Length == 0 || words[0] < 0) return "null";
+        long head = words[0];
+        var dtype = (DType)(head & 0xFF);
+        var deviceType = (DeviceType)((head >> 8) & 0xFF);
+        int index = (int)(head >> 16) - 1;
+        var dims = new string[words.Length - 2];
+        for (int i = 0; i < dims.Length; i++) dims[i] = words[i + 2].ToString(CultureInfo.InvariantCulture);
+        var text = $"{dtype.ShortName()}[{string.Join(",", dims)}]";
+        return deviceType == DeviceType.Cpu ? text : $"{text}@{new Device(deviceType, Math.Max(index, 0))}";
+    }
+
+    private static string DescribeItem(JitItem item, object? value, ReadOnlySpan<long> signature, int[] offsets) => item.Kind switch
+    {
+        JitItemKind.Null => "null",
+        JitItemKind.Tensor => DescribeLeaf(Word(signature, offsets, item.LeafStart)),
+        JitItemKind.Tuple => TypeName(value as Type),
+        _ => value is null ? "null" : TypeName(value.GetType()),
+    };
+
+    /// <summary>The name of item <paramref name="index"/>: the parameter name, then <c>.Item1</c> per tuple level.</summary>
+    internal static string ItemName(JitItem[] items, int index, string[] names)
+    {
+        var item = items[index];
+        if (item.Parent < 0) return names[item.Argument];
+        return $"{ItemName(items, item.Parent, names)}.Item{item.Element + 1}";
+    }
+
+    private static string DescribeValue(string name, object? before, object? after)
+    {
+        if (before?.GetType() != after?.GetType())
+            return $"{name}: {TypeName(before?.GetType())} {Show(before)} -> {TypeName(after?.GetType())} {Show(after)}";
+        return Printable(after) ? $"{name} ({TypeName(after!.GetType())}): {Show(before)} -> {Show(after)}" : $"{name} changed";
+    }
+
+    // ---- modules: the first static difference, walking both trees side by side ----------------------------
+
+    private static string DescribeNode(string name, ITreeNode before, ITreeNode after) =>
+        NodeDifference(name, before, after) ?? $"{name}: the static part changed";
+
+    private static string? NodeDifference(string path, ITreeNode before, ITreeNode after)
+    {
+        if (before.GetType() != after.GetType()) return $"{path}: {TypeName(before.GetType())} -> {TypeName(after.GetType())}";
+        var a = Fields.Of(before);
+        var b = Fields.Of(after);
+        for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
+        {
+            var (member, isStatic, x) = a[i];
+            var y = b[i].Value;
+            var where = $"{path}.{member}";
+            var difference = isStatic ? StaticDifference(where, x, y) : ChildDifference(where, x, y);
+            if (difference is not null) return difference;
+        }
+        return null;
+    }
+
+    private static string? StaticDifference(string path, object? before, object? after)
+    {
+        if (Equals(before, after) || StructuralComparisons.StructuralEqualityComparer.Equals(before, after)) return null;
+        return DescribeValue(path, before, after);
+    }
+
+    private static string? ChildDifference(string path, object? before, object? after)
+    {
+        switch (before, after)
+        {
+            case (null, null):
+                return null;
+            case (ITreeNode x, ITreeNode y):
+                return NodeDifference(path, x, y);
+            case (TreeList x, TreeList y):
+                if (x.Items.Count != y.Items.Count) return $"{path}: {x.Items.Count} elements -> {y.Items.Count} elements";
+                for (int i = 0; i < x.Items.Count; i++)
+                {
+                    var difference = ChildDifference($"{path}[{i}]", x.Items[i], y.Items[i]);
+                    if (difference is not null) return difference;
+                }
+                return null;
+            case (TreeDictionary x, TreeDictionary y):
+                var keysBefore = x.Entries.Select(e => e.Key).ToArray();
+                var keysAfter = y.Entries.Select(e => e.Key).ToArray();
+                if (!keysBefore.SequenceEqual(keysAfter))
+                    return $"{path}: keys [{string.Join(", ", keysBefore)}] -> [{string.Join(", ", keysAfter)}]";
+                for (int i = 0; i < x.Entries.Count; i++)
+                {
+                    var difference = ChildDifference($"{path}[\"{x.Entries[i].Key}\"]", x.Entries[i].Value, y.Entries[i].Value);
+                    if (difference is not null) return difference;
+                }
+                return null;
+            case (Tensor or null, Tensor or null):
+                return null; // tensor slots are compared by their signatures
+            default:
+                return $"{path}: {Kind(before)} -> {Kind(after)}";
+        }
+
+        static string Kind(object? value) => value switch
+        {
+            null => "null",
+            TreeList list => $"{list.Items.Count} elements",
+            TreeDictionary => "a dictionary",
+            _ => TypeName(value.GetType()),
+        };
+    }
+
+    // A module's fields in declaration order, from its generated TreeVisit.
+    private sealed class Fields : ITreeVisitor
+    {
+        private readonly List<(string Member, bool IsStatic, object? Value)> fields = new();
+
+        internal static List<(string Member, bool IsStatic, object? Value)> Of(ITreeNode node)
+        {
+            var visitor = new Fields();
+            node.TreeVisit(visitor);
+            return visitor.fields;
+        }
+
+        public void Tensor(string member, Tensor? value) => fields.Add((member, false, value));
+
+        public void Child(string member, object? value) => fields.Add((member, false, value));
+
+        public void Static(string member, object? value) => fields.Add((member, true, value));
+    }
+
+    // ---- formatting ------------------------------------------------------------------------------------------
+
+    private static bool Printable(object? value) =>
+        value is null or string or Enum || value.GetType().IsPrimitive || value is decimal;
+
+    private static string Show(object? value) => value switch
+    {
+        null => "null",
+        string s => $"\"{s}\"",
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => Printable(value) ? value.ToString() ?? "" : TypeName(value.GetType()),
+    };
+
+    /// <summary>A type as C# writes it: <c>int</c>, <c>string</c>, <c>Mlp</c>, <c>(Tensor, int)</c>.</summary>
+    internal static string TypeName(Type? type)
+    {
+        if (type is null) return "null";
+        if (type == typeof(int)) return "int";
+        if (type == typeof(long)) return "long";
+        if (type == typeof(float)) return "float";
+        if (type == typeof(double)) return "double";
+        if (type == typeof(bool)) return "bool";
+        if (type == typeof(string)) return "string";
+        if (type.IsGenericType && type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true)
+            return $"({string.Join(", ", type.GetGenericArguments().Select(TypeName))})";
+        if (!type.IsGenericType) return type.Name;
+        var name = type.Name;
+        int tick = name.IndexOf('`');
+        return $"{(tick < 0 ? name : name[..tick])}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>";
+    }
+}
