@@ -19,7 +19,9 @@ internal sealed record OpsOptions(int Iterations, int Repeats, int Warmup, int R
 /// The side-by-side op-loop benchmark: builds benchmarks/native/ops_loop.cpp against the shim's LibTorch, runs it and
 /// benchmarks/python/ops_loop.py as child processes, runs the C# loop in this process, and prints one table.
 /// The three run in turn, <c>--rounds</c> times, so that a burst of load from elsewhere on the machine hits all of
-/// them alike; every repeat of every round is a sample, and the table shows the median sample.
+/// them alike; every repeat of every round is a sample, and the tables show the median sample: of wall-clock time (what
+/// a user waits) and of the thread's CPU time (which leaves out time other processes held the CPU: on a busy machine
+/// it is the fairer comparison).
 /// </summary>
 internal static class OpsBenchmark
 {
@@ -50,7 +52,8 @@ internal static class OpsBenchmark
         Console.WriteLine($"LibTorch {Torch.Torch.Version}, intra-op threads 1, float32 CPU; {options.Iterations} iterations x " +
                           $"{options.Repeats} repeats x {options.Rounds} rounds (after {options.Warmup} warm-up iterations) per case");
 
-        var samples = new Dictionary<(string Impl, string Case), List<double>>();
+        var wall = new Dictionary<(string Impl, string Case), List<double>>();
+        var cpu = new Dictionary<(string Impl, string Case), List<double>>();
         for (int round = 1; round <= options.Rounds; round++)
         {
             foreach (var impl in Order)
@@ -65,16 +68,19 @@ internal static class OpsBenchmark
                 };
                 foreach (var (name, times) in results)
                 {
-                    if (!samples.TryGetValue((impl, name), out var list)) samples[(impl, name)] = list = [];
-                    list.AddRange(times);
+                    if (!wall.TryGetValue((impl, name), out var list)) wall[(impl, name)] = list = [];
+                    list.AddRange(times.Wall);
+                    if (!cpu.TryGetValue((impl, name), out list)) cpu[(impl, name)] = list = [];
+                    list.AddRange(times.Cpu);
                 }
             }
         }
 
-        PrintTable(samples, options, median: true);
+        Console.WriteLine("Wall-clock time, median µs/iter:");
+        PrintTable(wall, options);
         Console.WriteLine();
-        Console.WriteLine("Best repeat (least disturbed by other load), µs/iter:");
-        PrintTable(samples, options, median: false);
+        Console.WriteLine("Thread CPU time (not counting time other processes held the CPU), median µs/iter:");
+        PrintTable(cpu, options);
         return 0;
     }
 
@@ -147,17 +153,18 @@ internal static class OpsBenchmark
         return Path.Combine(build, "ops_loop");
     }
 
-    private static Dictionary<string, double[]> RunChild(string program, string[] arguments)
+    private static Dictionary<string, Timings> RunChild(string program, string[] arguments)
     {
         var (exit, output) = Execute(program, arguments);
         if (exit != 0)
             throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} exited with {exit}:\n{output}");
-        var results = new Dictionary<string, double[]>();
+        var results = new Dictionary<string, Timings>();
+        static double[] Numbers(string list) => [.. list.Split(',').Select(t => double.Parse(t, CultureInfo.InvariantCulture))];
         foreach (var line in output.Split('\n'))
         {
+            // EQX_RESULT <case> <wall µs/iter, one per repeat> <thread-CPU µs/iter, one per repeat>
             var parts = line.Trim().Split(' ');
-            if (parts.Length == 3 && parts[0] == "EQX_RESULT")
-                results[parts[1]] = [.. parts[2].Split(',').Select(t => double.Parse(t, CultureInfo.InvariantCulture))];
+            if (parts.Length == 4 && parts[0] == "EQX_RESULT") results[parts[1]] = new Timings(Numbers(parts[2]), Numbers(parts[3]));
         }
         if (results.Count == 0) throw new InvalidOperationException($"{program} printed no EQX_RESULT line:\n{output}");
         return results;
@@ -175,15 +182,14 @@ internal static class OpsBenchmark
         return (process.ExitCode, output + error.Result);
     }
 
-    private static void PrintTable(Dictionary<(string Impl, string Case), List<double>> samples, OpsOptions options, bool median)
+    private static void PrintTable(Dictionary<(string Impl, string Case), List<double>> samples, OpsOptions options)
     {
         string[] header = ["case", "C# µs/iter", "C++ µs/iter", "Python µs/iter", "C#/C++", "C#/Python"];
         var rows = new List<string[]>();
         foreach (var c in OpsCase.All)
         {
             if (options.Case is not null && options.Case != c.Name) continue;
-            double? Stat(string impl) => samples.TryGetValue((impl, c.Name), out var list) && list.Count > 0
-                ? (median ? Median(list) : list.Min()) : null;
+            double? Stat(string impl) => samples.TryGetValue((impl, c.Name), out var list) && list.Count > 0 ? Median(list) : null;
             var (cs, cpp, py) = (Stat("cs"), Stat("cpp"), Stat("py"));
             static string Time(double? t) => t is { } v ? v.ToString("F2", CultureInfo.InvariantCulture) : "-";
             static string Ratio(double? a, double? b) => a is { } x && b is { } y ? (x / y).ToString("F3", CultureInfo.InvariantCulture) : "-";

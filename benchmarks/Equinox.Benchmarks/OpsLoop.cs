@@ -13,6 +13,9 @@ internal sealed record OpsCase(string Name, int Rows, int Cols, bool Grad)
     ];
 }
 
+/// <summary>µs per iteration of each repeat: wall-clock time, and CPU time of the running thread.</summary>
+internal sealed record Timings(double[] Wall, double[] Cpu);
+
 /// <summary>
 /// The C# side of the op loop, written as a user would: each iteration opens a scope, so the intermediates (and the
 /// gradients) are disposed deterministically when it closes. The same loop as benchmarks/native/ops_loop.cpp and
@@ -21,10 +24,10 @@ internal sealed record OpsCase(string Name, int Rows, int Cols, bool Grad)
 internal static class OpsLoop
 {
     /// <summary>Runs every selected case and returns µs/iteration of each repeat, per case.</summary>
-    public static Dictionary<string, double[]> Run(OpsOptions options)
+    public static Dictionary<string, Timings> Run(OpsOptions options)
     {
         Torch.Torch.NumThreads = 1;
-        var results = new Dictionary<string, double[]>();
+        var results = new Dictionary<string, Timings>();
         foreach (var c in OpsCase.All)
         {
             if (options.Case is not null && options.Case != c.Name) continue;
@@ -37,14 +40,19 @@ internal static class OpsLoop
             using var b = c.Grad ? b0.WithRequiresGrad() : b0.Alias();
 
             RunBlock(x, w, b, c.Grad, options.Warmup);
-            var times = new double[options.Repeats];
-            for (int r = 0; r < times.Length; r++) times[r] = RunBlock(x, w, b, c.Grad, options.Iterations);
+            var times = new Timings(new double[options.Repeats], new double[options.Repeats]);
+            for (int r = 0; r < options.Repeats; r++)
+            {
+                long cpuStart = ThreadClock.Nanoseconds;
+                times.Wall[r] = RunBlock(x, w, b, c.Grad, options.Iterations);
+                times.Cpu[r] = (ThreadClock.Nanoseconds - cpuStart) / 1e3 / options.Iterations;
+            }
             results[c.Name] = times;
         }
         return results;
     }
 
-    // One timed block; returns µs per iteration.
+    // One timed block; returns wall-clock µs per iteration.
     private static double RunBlock(Tensor x, Tensor w, Tensor b, bool grad, int iterations)
     {
         long start = Stopwatch.GetTimestamp();

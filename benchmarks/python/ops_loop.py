@@ -4,7 +4,7 @@ and the C# loop in benchmarks/Equinox.Benchmarks/OpsLoop.cs.
 
     /usr/bin/python3 ops_loop.py [--iters N] [--repeats R] [--warmup W] [--case NAME]
 
-Prints one line per case: `EQX_RESULT <case> <us/iter of repeat 1>,<repeat 2>,...`.
+Prints one line per case: `EQX_RESULT <case> <wall us/iter of repeat 1>,<repeat 2>,... <thread-CPU us/iter>,...`.
 """
 import argparse
 import time
@@ -17,6 +17,7 @@ CASES = [("2x4", 2, 4, False), ("2x4+grad", 2, 4, True), ("16x64", 16, 64, False
 def run_block(x, w, b, grad, iters):
     # Locals, as a user's inner loop would have them; no per-iteration Python work beyond the ops themselves.
     relu, matmul, autograd_grad = torch.relu, torch.matmul, torch.autograd.grad
+    cpu_start = time.thread_time()
     start = time.perf_counter()
     if grad:
         for _ in range(iters):
@@ -25,7 +26,8 @@ def run_block(x, w, b, grad, iters):
     else:
         for _ in range(iters):
             y = relu(matmul(x, w) + b)
-    return (time.perf_counter() - start) * 1e6 / iters
+    wall = (time.perf_counter() - start) * 1e6 / iters
+    return wall, (time.thread_time() - cpu_start) * 1e6 / iters
 
 
 def main():
@@ -47,7 +49,8 @@ def main():
         b = torch.randn(cols, requires_grad=grad)
         run_block(x, w, b, grad, args.warmup)
         times = [run_block(x, w, b, grad, args.iters) for _ in range(args.repeats)]
-        print(f"EQX_RESULT {name} " + ",".join(f"{t:.4f}" for t in times), flush=True)
+        print(f"EQX_RESULT {name} " + ",".join(f"{t[0]:.4f}" for t in times) + " " + ",".join(f"{t[1]:.4f}" for t in times),
+              flush=True)
 
 
 if __name__ == "__main__":
