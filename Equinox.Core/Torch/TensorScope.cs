@@ -9,15 +9,21 @@ public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] private static TensorScope? current;
 
+    // The list of the last scope disposed on this thread, emptied, for the next scope to reuse: a loop that opens a
+    // scope per iteration then allocates no list (nor grows one) per iteration.
+    [ThreadStatic] private static List<Tensor>? spare;
+
     private readonly TensorScope? parent;
     private readonly int threadId;
-    private List<Tensor> owned = new();
+    private List<Tensor>? owned; // null once disposed
     private bool disposed;
 
     internal TensorScope()
     {
         parent = current;
         threadId = Environment.CurrentManagedThreadId;
+        owned = spare ?? new();
+        spare = null;
         current = this;
     }
 
@@ -30,7 +36,8 @@ public sealed class TensorScope : IDisposable
         get
         {
             int count = 0;
-            foreach (var t in owned) if (ReferenceEquals(t.Owner, this)) count++;
+            if (owned is not null)
+                foreach (var t in owned) if (ReferenceEquals(t.Owner, this)) count++;
             return count;
         }
     }
@@ -42,7 +49,7 @@ public sealed class TensorScope : IDisposable
         var scope = current;
         if (scope is null) return;
         tensor.Owner = scope;
-        scope.owned.Add(tensor);
+        scope.owned!.Add(tensor);
     }
 
     /// <summary>
@@ -55,7 +62,7 @@ public sealed class TensorScope : IDisposable
         if (tensor is not null && ReferenceEquals(tensor.Owner, this))
         {
             tensor.Owner = parent;
-            parent?.owned.Add(tensor);
+            parent?.owned?.Add(tensor);
         }
         return tensor;
     }
@@ -78,9 +85,11 @@ public sealed class TensorScope : IDisposable
                 "Open scopes with `using var scope = Torch.Scope();` so they close in order.");
         disposed = true;
         current = parent;
-        var tensors = owned;
-        owned = new();
+        var tensors = owned!;
+        owned = null;
         foreach (var t in tensors)
             if (ReferenceEquals(t.Owner, this)) t.Dispose();
+        tensors.Clear();
+        spare = tensors;
     }
 }
