@@ -7,11 +7,29 @@ namespace Equinox.Torch;
 /// </summary>
 public sealed class TensorScope : IDisposable
 {
-    [ThreadStatic] private static TensorScope? current;
+    [ThreadStatic] private static ThreadScopes? thread;
 
-    // The list of the last scope disposed on this thread, emptied, for the next scope to reuse: a loop that opens a
-    // scope per iteration then allocates no list (nor grows one) per iteration.
-    [ThreadStatic] private static List<Tensor>? spare;
+    /// <summary>
+    /// This thread's open scopes, and the finalizer backstop for them: tensors created in a scope have no finalizer of
+    /// their own (the scope frees them), so if a thread ends with scopes still open, this object becomes unreachable
+    /// and its finalizer frees their tensors.
+    /// </summary>
+    private sealed class ThreadScopes
+    {
+        public TensorScope? Current;
+
+        // The list of the last scope disposed on this thread, emptied, for the next scope to reuse: a loop that opens
+        // a scope per iteration then allocates no list (nor grows one) per iteration.
+        public List<Tensor>? Spare;
+
+        ~ThreadScopes()
+        {
+            for (var scope = Current; scope is not null; scope = scope.parent)
+                if (scope.owned is { } tensors)
+                    foreach (var t in tensors)
+                        if (ReferenceEquals(t.Owner, scope)) t.Dispose();
+        }
+    }
 
     private readonly TensorScope? parent;
     private readonly int threadId;
@@ -20,15 +38,16 @@ public sealed class TensorScope : IDisposable
 
     internal TensorScope()
     {
-        parent = current;
+        var state = thread ??= new ThreadScopes();
+        parent = state.Current;
         threadId = Environment.CurrentManagedThreadId;
-        owned = spare ?? new();
-        spare = null;
-        current = this;
+        owned = state.Spare ?? new();
+        state.Spare = null;
+        state.Current = this;
     }
 
     /// <summary>The innermost open scope on this thread, if any.</summary>
-    public static TensorScope? Current => current;
+    public static TensorScope? Current => thread?.Current;
 
     /// <summary>How many tensors this scope will dispose.</summary>
     public int Count
@@ -42,14 +61,11 @@ public sealed class TensorScope : IDisposable
         }
     }
 
-    internal static bool IsActive => current is not null;
-
-    internal static void Adopt(Tensor tensor)
+    /// <summary>Takes ownership of a tensor just created while this scope is the innermost one.</summary>
+    internal void Adopt(Tensor tensor)
     {
-        var scope = current;
-        if (scope is null) return;
-        tensor.Owner = scope;
-        scope.owned!.Add(tensor);
+        tensor.Owner = this;
+        owned!.Add(tensor);
     }
 
     /// <summary>
@@ -61,8 +77,16 @@ public sealed class TensorScope : IDisposable
     {
         if (tensor is not null && ReferenceEquals(tensor.Owner, this))
         {
-            tensor.Owner = parent;
-            parent?.owned?.Add(tensor);
+            if (parent?.owned is { } list)
+            {
+                tensor.Owner = parent;
+                list.Add(tensor);
+            }
+            else
+            {
+                tensor.Owner = null;
+                tensor.ReleasedToCaller();
+            }
         }
         return tensor;
     }
@@ -79,17 +103,18 @@ public sealed class TensorScope : IDisposable
         if (disposed) return;
         if (Environment.CurrentManagedThreadId != threadId)
             throw new InvalidOperationException("A TensorScope must be disposed on the thread that opened it.");
-        if (!ReferenceEquals(current, this))
+        var state = thread!; // set on this thread by the constructor
+        if (!ReferenceEquals(state.Current, this))
             throw new InvalidOperationException(
                 "TensorScopes must be disposed innermost first: an inner scope opened after this one is still open. " +
                 "Open scopes with `using var scope = Torch.Scope();` so they close in order.");
         disposed = true;
-        current = parent;
+        state.Current = parent;
         var tensors = owned!;
         owned = null;
         foreach (var t in tensors)
             if (ReferenceEquals(t.Owner, this)) t.Dispose();
         tensors.Clear();
-        spare = tensors;
+        state.Spare = tensors;
     }
 }
