@@ -18,7 +18,6 @@ namespace Equinox.Torch;
 /// </remarks>
 internal sealed class TensorHandle : CriticalFinalizerObject
 {
-    private static long live;
     private readonly IntPtr pointer;
     private readonly long memoryPressure;
 
@@ -35,17 +34,62 @@ internal sealed class TensorHandle : CriticalFinalizerObject
         if (memoryPressure > 0) GC.RemoveMemoryPressure(memoryPressure);
     }
 
+    // ---- the live-tensor count ------------------------------------------------------------------------------------
+    // Kept per thread, so that creating and freeing a tensor costs a plain increment rather than an interlocked one
+    // (about 10 ns of the binding's ~45 ns per op): each thread counts in its own cell, which only it writes (frees by
+    // the finalizer thread land in that thread's cell, so a cell can go negative), and Live adds the cells up. The
+    // cells of threads that have ended are folded into `retired` when a new thread registers, so they do not pile up.
+
+    private sealed class Counter
+    {
+        public long Value;
+        public readonly Thread Owner = Thread.CurrentThread;
+    }
+
+    [ThreadStatic] private static Counter? counter;
+    private static Counter[] counters = [];
+    private static long retired;
+    private static readonly Lock gate = new();
+
     /// <summary>Native tensors created and not yet freed, process-wide.</summary>
-    internal static long Live => Interlocked.Read(ref live);
+    internal static long Live
+    {
+        get
+        {
+            lock (gate)
+            {
+                long sum = retired;
+                foreach (var c in counters) sum += Volatile.Read(ref c.Value);
+                return sum;
+            }
+        }
+    }
 
     /// <summary>Counts a native tensor that a <see cref="Tensor"/> now owns.</summary>
-    internal static void Created() => Interlocked.Increment(ref live);
+    internal static void Created() => (counter ?? Register()).Value++;
 
     /// <summary>Frees a native tensor counted by <see cref="Created"/>. Call once per pointer.</summary>
     internal static void Free(IntPtr pointer)
     {
         NativeMethods.eqx_tensor_free(pointer);
-        Interlocked.Decrement(ref live);
+        (counter ?? Register()).Value--;
+    }
+
+    private static Counter Register()
+    {
+        var mine = new Counter();
+        lock (gate)
+        {
+            var kept = new List<Counter>(counters.Length + 1);
+            foreach (var c in counters)
+            {
+                if (c.Owner.IsAlive) kept.Add(c);
+                else retired += c.Value; // an ended thread writes its cell no more
+            }
+            kept.Add(mine);
+            counters = [.. kept];
+        }
+        return counter = mine;
     }
 
     /// <summary>Frees the tensor now, instead of at finalization. The caller guarantees a single call.</summary>
