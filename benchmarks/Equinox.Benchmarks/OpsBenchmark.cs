@@ -4,13 +4,15 @@ using System.Globalization;
 namespace Equinox.Benchmarks;
 
 /// <summary>Iteration counts and selections shared by the three implementations (passed to the children as flags).</summary>
-internal sealed record OpsOptions(int Iterations, int Repeats, int Warmup, int Rounds, string? Case, IReadOnlySet<string> Implementations)
+internal sealed record OpsOptions(int Iterations, int Repeats, int Warmup, int WarmupMilliseconds, int Rounds, string? Case,
+    IReadOnlySet<string> Implementations)
 {
     public string[] ChildArguments =>
     [
         "--iters", Iterations.ToString(CultureInfo.InvariantCulture),
         "--repeats", Repeats.ToString(CultureInfo.InvariantCulture),
         "--warmup", Warmup.ToString(CultureInfo.InvariantCulture),
+        "--warmup-ms", WarmupMilliseconds.ToString(CultureInfo.InvariantCulture),
         .. Case is null ? Array.Empty<string>() : ["--case", Case],
     ];
 }
@@ -50,7 +52,8 @@ internal static class OpsBenchmark
         }
 
         Console.WriteLine($"LibTorch {Torch.Torch.Version}, intra-op threads 1, float32 CPU; {options.Iterations} iterations x " +
-                          $"{options.Repeats} repeats x {options.Rounds} rounds (after {options.Warmup} warm-up iterations) per case");
+                          $"{options.Repeats} repeats x {options.Rounds} rounds per case, after warm-up blocks of {options.Warmup} iterations for " +
+                          $"at least {options.WarmupMilliseconds} ms");
 
         var wall = new Dictionary<(string Impl, string Case), List<double>>();
         var cpu = new Dictionary<(string Impl, string Case), List<double>>();
@@ -86,7 +89,7 @@ internal static class OpsBenchmark
 
     private static OpsOptions Parse(string[] args)
     {
-        int iterations = 20000, repeats = 5, warmup = 2000, rounds = 2;
+        int iterations = 20000, repeats = 5, warmup = 2000, warmupMilliseconds = 500, rounds = 2;
         string? only = null;
         var implementations = new HashSet<string>(Order);
         for (int i = 0; i < args.Length; i++)
@@ -99,6 +102,7 @@ internal static class OpsBenchmark
                 case "--iters": iterations = Count(); break;
                 case "--repeats": repeats = Count(); break;
                 case "--warmup": warmup = Count(); break;
+                case "--warmup-ms": warmupMilliseconds = Count(); break;
                 case "--rounds": rounds = Count(); break;
                 case "--case":
                     only = Value();
@@ -111,10 +115,10 @@ internal static class OpsBenchmark
                         throw new ArgumentException($"--impl takes a comma-separated subset of {string.Join(",", Order)}, not '{args[i]}'.");
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --iters --repeats --warmup --rounds --case --impl.");
+                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --iters --repeats --warmup --warmup-ms --rounds --case --impl.");
             }
         }
-        return new OpsOptions(iterations, repeats, warmup, rounds, only, implementations);
+        return new OpsOptions(iterations, repeats, warmup, warmupMilliseconds, rounds, only, implementations);
     }
 
     // The folder holding Equinox.sln, looked for above the working directory and then above the program.

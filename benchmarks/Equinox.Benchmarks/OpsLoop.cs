@@ -39,7 +39,11 @@ internal static class OpsLoop
             using var w = c.Grad ? w0.WithRequiresGrad() : w0.Alias();
             using var b = c.Grad ? b0.WithRequiresGrad() : b0.Alias();
 
-            RunBlock(x, w, b, c.Grad, options.Warmup);
+            // Long enough for tiered compilation to replace the first, unoptimised code of the loop and of the
+            // binding (it waits for 100 ms without new methods, then compiles in the background).
+            long warmStart = Stopwatch.GetTimestamp();
+            do RunBlock(x, w, b, c.Grad, options.Warmup);
+            while (Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < options.WarmupMilliseconds);
             var times = new Timings(new double[options.Repeats], new double[options.Repeats]);
             for (int r = 0; r < options.Repeats; r++)
             {

@@ -2,7 +2,10 @@
 // output's sum with respect to w and b. Same cases, iteration counts and output format as benchmarks/python/ops_loop.py
 // and the C# loop in benchmarks/Equinox.Benchmarks/OpsLoop.cs.
 //
-//   ops_loop [--iters N] [--repeats R] [--warmup W] [--case NAME]
+//   ops_loop [--iters N] [--repeats R] [--warmup W] [--warmup-ms MS] [--case NAME]
+//
+// Warm-up: blocks of W iterations until at least MS milliseconds have passed (the C# side needs that long for the JIT
+// to finish optimising its loop; all three do the same).
 //
 // Prints one line per case: `EQX_RESULT <case> <wall µs/iter of repeat 1>,<repeat 2>,... <thread-CPU µs/iter>,...`.
 #include <ATen/ATen.h>
@@ -58,12 +61,13 @@ Timing run_block(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t iters = 20000, repeats = 7, warmup = 2000;
+  int64_t iters = 20000, repeats = 7, warmup = 2000, warmup_ms = 500;
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--iters")) iters = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--warmup")) warmup = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--warmup-ms")) warmup_ms = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--case")) only = argv[i + 1];
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
@@ -86,7 +90,10 @@ int main(int argc, char** argv) {
       w.set_requires_grad(true);
       b.set_requires_grad(true);
     }
-    run_block(x, w, b, c.grad, warmup);
+    auto warm_start = std::chrono::steady_clock::now();
+    do {
+      run_block(x, w, b, c.grad, warmup);
+    } while (std::chrono::steady_clock::now() - warm_start < std::chrono::milliseconds(warmup_ms));
     std::vector<Timing> times;
     for (int64_t r = 0; r < repeats; r++) times.push_back(run_block(x, w, b, c.grad, iters));
     std::printf("EQX_RESULT %s ", c.name.c_str());

@@ -2,7 +2,9 @@
 output's sum with respect to w and b. Same cases, iteration counts and output format as benchmarks/native/ops_loop.cpp
 and the C# loop in benchmarks/Equinox.Benchmarks/OpsLoop.cs.
 
-    /usr/bin/python3 ops_loop.py [--iters N] [--repeats R] [--warmup W] [--case NAME]
+    /usr/bin/python3 ops_loop.py [--iters N] [--repeats R] [--warmup W] [--warmup-ms MS] [--case NAME]
+
+Warm-up: blocks of W iterations until at least MS milliseconds have passed (as in the other two).
 
 Prints one line per case: `EQX_RESULT <case> <wall us/iter of repeat 1>,<repeat 2>,... <thread-CPU us/iter>,...`.
 """
@@ -35,6 +37,7 @@ def main():
     parser.add_argument("--iters", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2000)
+    parser.add_argument("--warmup-ms", type=int, default=500)
     parser.add_argument("--case", default="")
     args = parser.parse_args()
 
@@ -47,7 +50,11 @@ def main():
         x = torch.randn(rows, cols)
         w = torch.randn(cols, cols, requires_grad=grad)
         b = torch.randn(cols, requires_grad=grad)
-        run_block(x, w, b, grad, args.warmup)
+        warm_start = time.perf_counter()
+        while True:
+            run_block(x, w, b, grad, args.warmup)
+            if time.perf_counter() - warm_start >= args.warmup_ms / 1000:
+                break
         times = [run_block(x, w, b, grad, args.iters) for _ in range(args.repeats)]
         print(f"EQX_RESULT {name} " + ",".join(f"{t[0]:.4f}" for t in times) + " " + ",".join(f"{t[1]:.4f}" for t in times),
               flush=True)
