@@ -14,38 +14,70 @@ public sealed partial class Tensor : IDisposable
     // Tensors created outside any scope and at least this large tell the GC about their native memory.
     private const long PressureThreshold = 64 * 1024;
 
-    private readonly TensorHandle handle;
+    // The native at::Tensor*, zero once disposed. Freed by Dispose (directly or through the owning scope) or, for a
+    // tensor no scope owns, by the finalizer of `backstop`.
+    private IntPtr pointer;
+    private TensorHandle? backstop;
     private long[]? shape;
 
     private Tensor(IntPtr pointer)
     {
-        long pressure = 0;
-        if (!TensorScope.IsActive)
+        this.pointer = pointer;
+        TensorHandle.Created();
+        var scope = TensorScope.Current;
+        if (scope is not null)
+        {
+            scope.Adopt(this);
+        }
+        else
         {
             long bytes = NativeMethods.eqx_tensor_nbytes(pointer);
-            if (bytes >= PressureThreshold) pressure = bytes;
+            backstop = new TensorHandle(pointer, bytes >= PressureThreshold ? bytes : 0);
         }
-        handle = new TensorHandle(pointer, pressure);
-        TensorScope.Adopt(this);
     }
 
     /// <summary>The scope that will dispose this tensor, if any.</summary>
     internal TensorScope? Owner { get; set; }
 
+    /// <summary>
+    /// Called when this tensor leaves its last scope (scope.MoveOut with no enclosing scope): from now on only the
+    /// caller and, as a last resort, the GC free it, so it gets the finalizer backstop it was created without.
+    /// </summary>
+    internal void ReleasedToCaller()
+    {
+        var p = Volatile.Read(ref pointer);
+        if (p == IntPtr.Zero || backstop is not null) return;
+        var handle = new TensorHandle(p, 0);
+        // Publish the backstop, then look again: a Dispose on another thread claims the pointer before it reads the
+        // backstop (both steps are full fences), so if the pointer is gone now it was freed either through this
+        // backstop or directly, and in both cases the backstop must not free it again.
+        Interlocked.Exchange(ref backstop, handle);
+        if (Volatile.Read(ref pointer) == IntPtr.Zero) handle.Cancel();
+    }
+
     internal IntPtr Ptr
     {
         get
         {
-            if (handle.IsClosed) ThrowDisposed();
-            return handle.DangerousGetHandle();
+            var p = pointer;
+            if (p == IntPtr.Zero) ThrowDisposed();
+            return p;
         }
     }
 
     /// <summary>Whether this tensor's native memory has been released.</summary>
-    public bool IsDisposed => handle.IsClosed;
+    public bool IsDisposed => pointer == IntPtr.Zero;
 
-    /// <summary>Releases the native tensor now. Safe to call twice; using the tensor afterwards throws.</summary>
-    public void Dispose() => handle.Dispose();
+    /// <summary>Releases the native tensor now. Safe to call twice, even from two threads; using the tensor afterwards throws.</summary>
+    public void Dispose()
+    {
+        // The exchange makes exactly one Dispose (or none, for a tensor left to its backstop) free the pointer.
+        var p = Interlocked.Exchange(ref pointer, IntPtr.Zero);
+        if (p == IntPtr.Zero) return;
+        var handle = Volatile.Read(ref backstop);
+        if (handle is not null) handle.Release(); // frees p, withdraws the memory pressure, cancels the finalizer
+        else TensorHandle.Free(p);
+    }
 
     /// <summary>Wraps a result handle, or throws <see cref="TorchException"/> naming the op and its inputs.</summary>
     internal static Tensor Wrap(IntPtr result, string operation, params ReadOnlySpan<Tensor?> inputs)

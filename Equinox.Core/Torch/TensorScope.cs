@@ -7,22 +7,47 @@ namespace Equinox.Torch;
 /// </summary>
 public sealed class TensorScope : IDisposable
 {
-    [ThreadStatic] private static TensorScope? current;
+    [ThreadStatic] private static ThreadScopes? thread;
+
+    /// <summary>
+    /// This thread's open scopes, and the finalizer backstop for them: tensors created in a scope have no finalizer of
+    /// their own (the scope frees them), so if a thread ends with scopes still open, this object becomes unreachable
+    /// and its finalizer frees their tensors.
+    /// </summary>
+    private sealed class ThreadScopes
+    {
+        public TensorScope? Current;
+
+        // The list of the last scope disposed on this thread, emptied, for the next scope to reuse: a loop that opens
+        // a scope per iteration then allocates no list (nor grows one) per iteration.
+        public List<Tensor>? Spare;
+
+        ~ThreadScopes()
+        {
+            for (var scope = Current; scope is not null; scope = scope.parent)
+                if (scope.owned is { } tensors)
+                    foreach (var t in tensors)
+                        if (ReferenceEquals(t.Owner, scope)) t.Dispose();
+        }
+    }
 
     private readonly TensorScope? parent;
     private readonly int threadId;
-    private List<Tensor> owned = new();
+    private List<Tensor>? owned; // null once disposed
     private bool disposed;
 
     internal TensorScope()
     {
-        parent = current;
+        var state = thread ??= new ThreadScopes();
+        parent = state.Current;
         threadId = Environment.CurrentManagedThreadId;
-        current = this;
+        owned = state.Spare ?? new();
+        state.Spare = null;
+        state.Current = this;
     }
 
     /// <summary>The innermost open scope on this thread, if any.</summary>
-    public static TensorScope? Current => current;
+    public static TensorScope? Current => thread?.Current;
 
     /// <summary>How many tensors this scope will dispose.</summary>
     public int Count
@@ -30,19 +55,17 @@ public sealed class TensorScope : IDisposable
         get
         {
             int count = 0;
-            foreach (var t in owned) if (ReferenceEquals(t.Owner, this)) count++;
+            if (owned is not null)
+                foreach (var t in owned) if (ReferenceEquals(t.Owner, this)) count++;
             return count;
         }
     }
 
-    internal static bool IsActive => current is not null;
-
-    internal static void Adopt(Tensor tensor)
+    /// <summary>Takes ownership of a tensor just created while this scope is the innermost one.</summary>
+    internal void Adopt(Tensor tensor)
     {
-        var scope = current;
-        if (scope is null) return;
-        tensor.Owner = scope;
-        scope.owned.Add(tensor);
+        tensor.Owner = this;
+        owned!.Add(tensor);
     }
 
     /// <summary>
@@ -54,8 +77,16 @@ public sealed class TensorScope : IDisposable
     {
         if (tensor is not null && ReferenceEquals(tensor.Owner, this))
         {
-            tensor.Owner = parent;
-            parent?.owned.Add(tensor);
+            if (parent?.owned is { } list)
+            {
+                tensor.Owner = parent;
+                list.Add(tensor);
+            }
+            else
+            {
+                tensor.Owner = null;
+                tensor.ReleasedToCaller();
+            }
         }
         return tensor;
     }
@@ -68,9 +99,14 @@ public sealed class TensorScope : IDisposable
 
     /// <summary>
     /// Takes <paramref name="tensor"/> out of every scope: no scope will dispose it. For tensors that outlive any call,
-    /// such as the static buffers of a captured CUDA graph.
+    /// such as the static buffers of a captured CUDA graph. It gets the finalizer backstop a scoped tensor lacks.
     /// </summary>
-    internal static void Escape(Tensor tensor) => tensor.Owner = null;
+    internal static void Escape(Tensor tensor)
+    {
+        if (tensor.Owner is null) return;
+        tensor.Owner = null;
+        tensor.ReleasedToCaller();
+    }
 
     /// <summary>Disposes every tensor still owned by this scope and makes the enclosing scope current again.</summary>
     public void Dispose()
@@ -78,15 +114,18 @@ public sealed class TensorScope : IDisposable
         if (disposed) return;
         if (Environment.CurrentManagedThreadId != threadId)
             throw new InvalidOperationException("A TensorScope must be disposed on the thread that opened it.");
-        if (!ReferenceEquals(current, this))
+        var state = thread!; // set on this thread by the constructor
+        if (!ReferenceEquals(state.Current, this))
             throw new InvalidOperationException(
                 "TensorScopes must be disposed innermost first: an inner scope opened after this one is still open. " +
                 "Open scopes with `using var scope = Torch.Scope();` so they close in order.");
         disposed = true;
-        current = parent;
-        var tensors = owned;
-        owned = new();
+        state.Current = parent;
+        var tensors = owned!;
+        owned = null;
         foreach (var t in tensors)
             if (ReferenceEquals(t.Owner, this)) t.Dispose();
+        tensors.Clear();
+        state.Spare = tensors;
     }
 }

@@ -1,14 +1,23 @@
 using Equinox.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/Equinox.Benchmarks -- <mode> [options]
+// dotnet run -c Release --project benchmarks/Equinox.Benchmarks -- <mode> [options]   (see benchmarks/README.md)
+if (args.Length > 0 && args[0] == "ops") return OpsBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "overhead") return Overhead.Run(args[1..]);
 if (args.Length > 0 && args[0] == "trees") return TreesBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "vmap") return VmapBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "jit") return JitBenchmark.Run(args[1..]);
 
 Console.Error.WriteLine("""
-    usage: Equinox.Benchmarks trees [--iters N] | vmap [--batch N] [--seconds S] | jit [--rounds N] [--calls N]
-      trees   flatten + unflatten of generated modules (10, 1,000, 10,000 leaves) against a reflection walker.
-      vmap    FilterVmap against a loop + stack: an MLP forward and per-example gradients over a batch.
-      jit     FilterJit's added cost per cached call on a 256-leaf MLP, against calling the function directly.
+    usage: Equinox.Benchmarks <mode> [options]
+      ops [--iters N] [--repeats R] [--warmup W] [--warmup-ms MS] [--rounds K] [--case NAME] [--impl cs,cpp,py]
+                 relu(matmul(x, w) + b) with and without autograd, timed in C#, raw LibTorch C++ and PyTorch side by side.
+      overhead [iterations]
+                 the binding's own cost per op (a near-free native op, Alias, in and out of scopes).
+      trees [--iters N]
+                 flatten + unflatten of generated modules (10, 1,000, 10,000 leaves) against a reflection walker.
+      vmap [--batch N] [--seconds S]
+                 FilterVmap against a loop + stack: an MLP forward and per-example gradients over a batch.
+      jit [--rounds N] [--calls N]
+                 FilterJit's added cost per cached call on a 256-leaf MLP, against calling the function directly.
     """);
 return 2;
