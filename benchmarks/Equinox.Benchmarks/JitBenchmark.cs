@@ -44,7 +44,10 @@ public static class JitBenchmark
         }
         void Jit() => jitted.Invoke(model, x).Dispose();
 
-        for (int i = 0; i < 50; i++) { Direct(); Jit(); } // warm-up: JIT compilation, the cache entry, allocator pools
+        // Warm up for at least 500 ms: .NET re-optimises hot methods (tier 1) only after about 100 ms of calls, so a
+        // short warm-up would time partly unoptimised code and vary from run to run.
+        var warmUp = System.Diagnostics.Stopwatch.StartNew();
+        while (warmUp.ElapsedMilliseconds < 500) { Direct(); Jit(); }
         if (jitted.CompileCount != 1) throw new InvalidOperationException($"expected one compile, saw {jitted.CompileCount}");
 
         var direct = new double[rounds];
