@@ -45,7 +45,7 @@ public sealed class ModuleAnalyzer : DiagnosticAnalyzer
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
             if (!ModuleParser.IsPartial(outer))
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.Locations[0], outer.Name, type.Name, Keyword(outer)));
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.Locations[0], outer.Name, type.Name, TreeTypes.Keyword(outer)));
         }
 
         if (ModuleParser.HasParameterList(type))
@@ -112,13 +112,4 @@ public sealed class ModuleAnalyzer : DiagnosticAnalyzer
         }
         return null;
     }
-
-    private static string Keyword(INamedTypeSymbol type) => type switch
-    {
-        { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
-        { IsRecord: true } => "record",
-        { TypeKind: TypeKind.Struct } => "struct",
-        { TypeKind: TypeKind.Interface } => "interface",
-        _ => "class",
-    };
 }

@@ -36,7 +36,7 @@ internal static class ModuleParser
         var moduleBase = TreeTypes.ModuleBase(type);
         var containing = new List<ContainingTypeModel>();
         for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-            containing.Insert(0, new ContainingTypeModel(Keyword(outer), NameWithTypeParameters(outer)));
+            containing.Insert(0, new ContainingTypeModel(TreeTypes.Keyword(outer), NameWithTypeParameters(outer)));
 
         var ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
         var nameWithParameters = NameWithTypeParameters(type);
@@ -92,15 +92,6 @@ internal static class ModuleParser
 
     public static bool HasParameterList(INamedTypeSymbol type) =>
         type.DeclaringSyntaxReferences.Any(r => r.GetSyntax() is TypeDeclarationSyntax { ParameterList: not null });
-
-    private static string Keyword(INamedTypeSymbol type) => type switch
-    {
-        { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
-        { IsRecord: true } => "record",
-        { TypeKind: TypeKind.Struct } => "struct",
-        { TypeKind: TypeKind.Interface } => "interface",
-        _ => "class",
-    };
 
     private static string NameWithTypeParameters(INamedTypeSymbol type) =>
         type.TypeParameters.Length == 0 ? type.Name : $"{type.Name}<{string.Join(", ", type.TypeParameters.Select(p => p.Name))}>";

@@ -18,6 +18,16 @@ internal readonly record struct Classification(
 /// </summary>
 internal static class TreeTypes
 {
+    /// <summary>The keyword that declares <paramref name="type"/>, for partial declarations and messages.</summary>
+    public static string Keyword(INamedTypeSymbol type) => type switch
+    {
+        { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
+        { IsRecord: true } => "record",
+        { TypeKind: TypeKind.Struct } => "struct",
+        { TypeKind: TypeKind.Interface } => "interface",
+        _ => "class",
+    };
+
     public const string ModuleAttribute = "Equinox.ModuleAttribute";
     public const string StaticAttribute = "Equinox.StaticAttribute";
 
