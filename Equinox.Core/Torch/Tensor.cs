@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Equinox.Torch.Interop;
 
@@ -111,8 +112,20 @@ public sealed partial class Tensor : IDisposable
         return new TorchException(operation, described, message, arguments);
     }
 
+    // Why tensors were disposed by the library rather than by their owner (donation, say), for the message a later
+    // use gets. Weak keys: an entry goes with its tensor.
+    private static readonly ConditionalWeakTable<Tensor, string> DisposedBecause = new();
+
+    /// <summary>Disposes this tensor and makes a later use say <paramref name="reason"/> instead of the generic message.</summary>
+    internal void DisposeBecause(string reason)
+    {
+        if (IsDisposed) return;
+        DisposedBecause.AddOrUpdate(this, reason);
+        Dispose();
+    }
+
     private void ThrowDisposed() =>
-        throw new ObjectDisposedException(nameof(Tensor),
+        throw new ObjectDisposedException(nameof(Tensor), DisposedBecause.TryGetValue(this, out var reason) ? reason :
             "This tensor was disposed (directly or by the TensorScope it was created in). " +
             "To keep a tensor past its scope, return it through scope.MoveOut(tensor).");
 

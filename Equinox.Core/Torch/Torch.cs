@@ -41,6 +41,35 @@ public static class Torch
         }
     }
 
+    /// <summary>
+    /// Bytes held by tensors on <paramref name="device"/> now, as PyTorch's <c>torch.cuda.memory_allocated</c>. On the
+    /// CPU it counts every tensor the process allocated through LibTorch (the shim installs a counting CPU allocator
+    /// when it loads); on CUDA it is the caching allocator's figure, without its cached free blocks.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The device has no statistics (a CUDA device on a CPU-only build).</exception>
+    public static long MemoryAllocated(Device device) => ReadMemoryStats(device).Current;
+
+    /// <summary>
+    /// The most bytes <see cref="MemoryAllocated"/> has reported on <paramref name="device"/> since the process started
+    /// or since <see cref="ResetPeakMemoryStats"/>, as <c>torch.cuda.max_memory_allocated</c>. The figure is per
+    /// device, not per thread: work on other threads counts too.
+    /// </summary>
+    public static long MaxMemoryAllocated(Device device) => ReadMemoryStats(device).Peak;
+
+    /// <summary>Starts a new peak for <see cref="MaxMemoryAllocated"/> at the current figure.</summary>
+    public static void ResetPeakMemoryStats(Device device)
+    {
+        if (NativeMethods.eqx_memory_reset_peak((int)device.Type, device.Index) != 0)
+            throw new InvalidOperationException($"ResetPeakMemoryStats({device}): {NativeMethods.LastError()}");
+    }
+
+    private static (long Current, long Peak) ReadMemoryStats(Device device)
+    {
+        if (NativeMethods.eqx_memory_stats((int)device.Type, device.Index, out long current, out long peak) != 0)
+            throw new InvalidOperationException($"memory statistics for {device}: {NativeMethods.LastError()}");
+        return (current, peak);
+    }
+
     /// <summary>Restores the previous grad mode when disposed. Grad mode is per thread, as in LibTorch.</summary>
     public readonly struct GradMode : IDisposable
     {

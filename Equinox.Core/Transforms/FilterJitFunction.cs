@@ -267,7 +267,19 @@ public abstract class FilterJitFunction
             if (entry.Graph is not null || (compiled && entry.FallbackReason is null && CapturedGraph.IsCandidate(key)))
                 result = CapturedGraph.Run(entry, key, compiled, arguments, call, rebind);
             else
-                result = RunEager(arguments, call);
+            {
+                // Donated tensors may take their updates in place (Eqx.ApplyUpdates); the captured path has its own
+                // static buffers, so donation there only frees at the call boundary.
+                var outer = Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, Donates, Name);
+                try
+                {
+                    result = RunEager(arguments, call);
+                }
+                finally
+                {
+                    Donation.Exit(outer);
+                }
+            }
             entry.Ready = true;
         }
         catch (Exception e) when (!entry.Ready && e is not EquinoxRuntimeException)
@@ -290,17 +302,22 @@ public abstract class FilterJitFunction
     /// <summary>Whether argument <paramref name="index"/> (0-based) is donated.</summary>
     private protected bool Donates(int index) => ((int)donate & (1 << index)) != 0;
 
-    // Disposes every tensor of the donated arguments that the result does not hold (by identity).
+    // Disposes every tensor of the donated arguments that neither the result nor an undonated argument holds (by
+    // identity): the caller still owns a tensor it also passed without donating.
     private void DonateArguments<TArguments, TResult>(TResult result, TArguments arguments, JitEntry entry)
     {
         var keep = JitResults.Collect(result);
         var tuple = (ITuple)arguments!;
         for (int i = 0; i < tuple.Length; i++)
+            if (!Donates(i)) JitResults.ForEachTensor(tuple[i], tensor => keep.Add(tensor));
+        for (int i = 0; i < tuple.Length; i++)
         {
             if (!Donates(i)) continue;
             JitResults.ForEachTensor(tuple[i], tensor =>
             {
-                if (!keep.Contains(tensor) && (entry.Graph is null || !entry.Graph.Owns(tensor))) tensor.Dispose();
+                if (!keep.Contains(tensor) && (entry.Graph is null || !entry.Graph.Owns(tensor)))
+                    tensor.DisposeBecause($"This tensor was donated to FilterJit '{Name}' (donate: {donate}) and released when the " +
+                        "call returned. Use what the call returned instead, or leave the argument out of `donate:`.");
             });
         }
         keep.Clear();

@@ -173,17 +173,27 @@ public static partial class Eqx
     /// <paramref name="model"/> with every tensor moved by its update: <c>leaf + update</c>; a null update keeps the
     /// leaf as it is. <paramref name="updates"/> has the model's structure, as optimisers and gradients do.
     /// </summary>
+    /// <remarks>
+    /// Inside a FilterJit step that donates <paramref name="model"/> (<c>donate: Donate.Arg1</c>), each update of a
+    /// donated tensor of the same shape, dtype and device is written into that tensor's memory, and the returned model
+    /// holds it through a new handle; the old handle is disposed, so reading the old model afterwards throws. The step
+    /// then never holds two copies of the parameters. Elsewhere, and for a leaf that needs a gradient, the sum is a new
+    /// tensor and the model is left alone.
+    /// </remarks>
     public static T ApplyUpdates<T>(T model, T updates) where T : ITreeNode
     {
         var leaves = Flatten(model);
         var deltas = FlattenLike(model, updates, 1);
+        // Inside a FilterJit call that donated the model, updates go into the donated memory (see Donation).
+        var donation = Transforms.Donation.Current;
+        if (donation is not null && !Transforms.Donation.AllDistinct(leaves)) donation = null;
         for (int i = 0; i < leaves.Length; i++)
         {
             if (deltas[i] is not { } delta) continue;
             if (leaves[i] is not { } leaf)
                 throw new ArgumentException(
                     $"ApplyUpdates: there is an update for {LeafPaths(model)[i]}, but the model has no tensor there.", nameof(updates));
-            leaves[i] = leaf + delta;
+            leaves[i] = donation?.TryAddInPlace(leaf, delta) ?? leaf + delta;
         }
         return Unflatten(model, leaves);
     }

@@ -1,0 +1,9 @@
+using System.Runtime.InteropServices;
+
+namespace Equinox.Torch.Interop;
+
+internal static partial class NativeMethods
+{
+    [LibraryImport(Library)] internal static partial int eqx_memory_stats(int deviceType, int deviceIndex, out long current, out long peak);
+    [LibraryImport(Library)] internal static partial int eqx_memory_reset_peak(int deviceType, int deviceIndex);
+}

@@ -1,0 +1,75 @@
+using Equinox.Torch;
+using NUnit.Framework;
+using TorchSwitches = Equinox.Torch.Torch;
+
+namespace Equinox.Tests;
+
+/// <summary>The CPU memory statistics the shim's counting allocator keeps (CUDA's come from LibTorch).</summary>
+[NonParallelizable]
+public class MemoryStatsTests
+{
+    private const long MiB = 1 << 20;
+
+    // Unscoped tensors of earlier tests are freed by the finalizer thread; let that happen before measuring.
+    private static long Settled()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return TorchSwitches.MemoryAllocated(Device.Cpu);
+    }
+
+    [Test]
+    public void AllocatedBytesRiseByATensorsSizeAndFallWhenItIsDisposed()
+    {
+        long before = Settled();
+        var tensor = Tensor.Zeros(256, 1024); // f32: exactly 1 MiB
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB));
+        var alias = tensor.Alias();
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB), "an alias shares the memory");
+        tensor.Dispose();
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB), "the alias still holds it");
+        alias.Dispose();
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void PeakRemembersTheHighestFigureUntilReset()
+    {
+        long before = Settled();
+        TorchSwitches.ResetPeakMemoryStats(Device.Cpu);
+        Assert.That(TorchSwitches.MaxMemoryAllocated(Device.Cpu), Is.EqualTo(before));
+        using (var scope = TorchSwitches.Scope())
+        {
+            var big = Tensor.Zeros([4 * MiB / 8], DType.Float64);
+            var small = Tensor.Zeros(64, 1024);
+        }
+        Assert.That(TorchSwitches.MaxMemoryAllocated(Device.Cpu) - before, Is.EqualTo(4 * MiB + MiB / 4));
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu), Is.EqualTo(before), "the scope freed both");
+        TorchSwitches.ResetPeakMemoryStats(Device.Cpu);
+        Assert.That(TorchSwitches.MaxMemoryAllocated(Device.Cpu), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void OpsCountTheirResultsAndEmptyTensorsCountNothing()
+    {
+        long before = Settled();
+        using var scope = TorchSwitches.Scope();
+        var a = Tensor.Ones(512, 512);
+        var b = a * 2.0;
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(2 * MiB));
+        _ = Tensor.Zeros(0, 16);
+        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(2 * MiB));
+        Assert.That(b.Sum().Item<float>(), Is.EqualTo(2f * 512 * 512), "tensors from the counting allocator hold real data");
+    }
+
+    [Test]
+    public void ACudaDeviceWithoutCudaIsAClearError()
+    {
+        if (TorchSwitches.IsCudaAvailable) Assert.Ignore("this build has CUDA, whose statistics are LibTorch's own");
+        var e = Assert.Throws<InvalidOperationException>(() => TorchSwitches.MemoryAllocated(Device.Cuda()));
+        Assert.That(e!.Message, Is.EqualTo("memory statistics for cuda:0: this LibTorch build has no CUDA"));
+    }
+}
