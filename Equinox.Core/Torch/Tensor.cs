@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Equinox.Torch.Interop;
 
@@ -112,22 +111,11 @@ public sealed partial class Tensor : IDisposable
         return new TorchException(operation, described, message, arguments);
     }
 
-    // Why tensors were disposed by the library rather than by their owner (donation, say), for the message a later
-    // use gets. Weak keys: an entry goes with its tensor.
-    private static readonly ConditionalWeakTable<Tensor, string> DisposedBecause = new();
-
-    /// <summary>Disposes this tensor and makes a later use say <paramref name="reason"/> instead of the generic message.</summary>
-    internal void DisposeBecause(string reason)
-    {
-        if (IsDisposed) return;
-        DisposedBecause.AddOrUpdate(this, reason);
-        Dispose();
-    }
-
-    private void ThrowDisposed() =>
-        throw new ObjectDisposedException(nameof(Tensor), DisposedBecause.TryGetValue(this, out var reason) ? reason :
-            "This tensor was disposed (directly or by the TensorScope it was created in). " +
-            "To keep a tensor past its scope, return it through scope.MoveOut(tensor).");
+    private static void ThrowDisposed() =>
+        throw new ObjectDisposedException(nameof(Tensor),
+            "This tensor was disposed: directly, by the TensorScope it was created in, or by a FilterJit call it was " +
+            "donated to (`donate:`). To keep a tensor past its scope, return it through scope.MoveOut(tensor); after a " +
+            "donating call, use what the call returned.");
 
     // ---- metadata ---------------------------------------------------------------------------------------------
 

@@ -16,14 +16,12 @@ internal sealed class Donation
 
     private readonly ITuple arguments;
     private readonly Func<int, bool> donates;
-    private readonly string function;
     private HashSet<Tensor>? donated; // built on the first ApplyUpdates, so a step without one pays nothing
 
-    private Donation(ITuple arguments, Func<int, bool> donates, string function)
+    private Donation(ITuple arguments, Func<int, bool> donates)
     {
         this.arguments = arguments;
         this.donates = donates;
-        this.function = function;
     }
 
     /// <summary>
@@ -31,10 +29,10 @@ internal sealed class Donation
     /// replaces, for <see cref="Exit"/>. A nested FilterJit call installs its own, so an inner step never writes into
     /// tensors its caller did not give it.
     /// </summary>
-    internal static Donation? Enter(ITuple? arguments, Func<int, bool> donates, string function)
+    internal static Donation? Enter(ITuple? arguments, Func<int, bool> donates)
     {
         var previous = current;
-        current = arguments is null ? null : new Donation(arguments, donates, function);
+        current = arguments is null ? null : new Donation(arguments, donates);
         return previous;
     }
 
@@ -69,10 +67,7 @@ internal sealed class Donation
         using (TorchSwitches.NoGrad()) leaf.AddInPlace(delta);
         var updated = leaf.Alias();
         set.Remove(leaf);
-        leaf.DisposeBecause(
-            $"This tensor was donated to FilterJit '{function}', and Eqx.ApplyUpdates wrote the update into its memory: " +
-            "the model ApplyUpdates returned holds it now. Use that model, or leave the argument out of `donate:` to " +
-            "keep the old one.");
+        leaf.Dispose();
         return updated;
     }
 

@@ -270,7 +270,7 @@ public abstract class FilterJitFunction
             {
                 // Donated tensors may take their updates in place (Eqx.ApplyUpdates); the captured path has its own
                 // static buffers, so donation there only frees at the call boundary.
-                var outer = Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, Donates, Name);
+                var outer = Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, Donates);
                 try
                 {
                     result = RunEager(arguments, call);
@@ -315,9 +315,7 @@ public abstract class FilterJitFunction
             if (!Donates(i)) continue;
             JitResults.ForEachTensor(tuple[i], tensor =>
             {
-                if (!keep.Contains(tensor) && (entry.Graph is null || !entry.Graph.Owns(tensor)))
-                    tensor.DisposeBecause($"This tensor was donated to FilterJit '{Name}' (donate: {donate}) and released when the " +
-                        "call returned. Use what the call returned instead, or leave the argument out of `donate:`.");
+                if (!keep.Contains(tensor) && (entry.Graph is null || !entry.Graph.Owns(tensor))) tensor.Dispose();
             });
         }
         keep.Clear();

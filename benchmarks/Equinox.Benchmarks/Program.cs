@@ -6,6 +6,7 @@ if (args.Length > 0 && args[0] == "overhead") return Overhead.Run(args[1..]);
 if (args.Length > 0 && args[0] == "trees") return TreesBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "vmap") return VmapBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "jit") return JitBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "memory") return MemoryBenchmark.Run(args[1..]);
 
 Console.Error.WriteLine("""
     usage: Equinox.Benchmarks <mode> [options]
@@ -19,5 +20,7 @@ Console.Error.WriteLine("""
                  FilterVmap against a loop + stack: an MLP forward and per-example gradients over a batch.
       jit [--rounds N] [--calls N]
                  FilterJit's added cost per cached call on a 256-leaf MLP, against calling the function directly.
+      memory [--width N] [--layers N] [--batch N]
+                 peak CPU memory of a training step with and without donating the model.
     """);
 return 2;
