@@ -15,13 +15,13 @@ internal sealed class Donation
     [ThreadStatic] private static Donation? current;
 
     private readonly ITuple arguments;
-    private readonly Func<int, bool> donates;
+    private readonly Donate donate;
     private HashSet<Tensor>? donated; // built on the first ApplyUpdates, so a step without one pays nothing
 
-    private Donation(ITuple arguments, Func<int, bool> donates)
+    private Donation(ITuple arguments, Donate donate)
     {
         this.arguments = arguments;
-        this.donates = donates;
+        this.donate = donate;
     }
 
     /// <summary>
@@ -29,10 +29,10 @@ internal sealed class Donation
     /// replaces, for <see cref="Exit"/>. A nested FilterJit call installs its own, so an inner step never writes into
     /// tensors its caller did not give it.
     /// </summary>
-    internal static Donation? Enter(ITuple? arguments, Func<int, bool> donates)
+    internal static Donation? Enter(ITuple? arguments, Donate donate)
     {
         var previous = current;
-        current = arguments is null ? null : new Donation(arguments, donates);
+        current = arguments is null ? null : new Donation(arguments, donate);
         return previous;
     }
 
@@ -71,14 +71,17 @@ internal sealed class Donation
         return updated;
     }
 
+    /// <summary>Whether <paramref name="donate"/> names argument <paramref name="index"/> (0-based).</summary>
+    internal static bool Donates(Donate donate, int index) => ((int)donate & (1 << index)) != 0;
+
     // The donated arguments' tensors, less any that an undonated argument also holds: those the caller still owns.
     private HashSet<Tensor> Collect()
     {
         var set = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < arguments.Length; i++)
-            if (donates(i)) JitResults.ForEachTensor(arguments[i], tensor => set.Add(tensor));
+            if (Donates(donate, i)) JitResults.ForEachTensor(arguments[i], tensor => set.Add(tensor));
         for (int i = 0; i < arguments.Length; i++)
-            if (!donates(i)) JitResults.ForEachTensor(arguments[i], tensor => set.Remove(tensor));
+            if (!Donates(donate, i)) JitResults.ForEachTensor(arguments[i], tensor => set.Remove(tensor));
         return set;
     }
 }

@@ -270,7 +270,7 @@ public abstract class FilterJitFunction
             {
                 // Donated tensors may take their updates in place (Eqx.ApplyUpdates); the captured path has its own
                 // static buffers, so donation there only frees at the call boundary.
-                var outer = Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, Donates);
+                var outer = Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, donate);
                 try
                 {
                     result = RunEager(arguments, call);
@@ -300,7 +300,7 @@ public abstract class FilterJitFunction
     }
 
     /// <summary>Whether argument <paramref name="index"/> (0-based) is donated.</summary>
-    private protected bool Donates(int index) => ((int)donate & (1 << index)) != 0;
+    private protected bool Donates(int index) => Donation.Donates(donate, index);
 
     // Disposes every tensor of the donated arguments that neither the result nor an undonated argument holds (by
     // identity): the caller still owns a tensor it also passed without donating.
