@@ -36,13 +36,15 @@ internal sealed class JitBinder(JitKeyBuilder key, Tensor?[] leaves)
 internal sealed class CapturedGraph : IDisposable
 {
     // Warm-up calls before capture, so lazy initialisation (cuBLAS handles, allocator pools) happens outside it.
-    private const int WarmupCalls = 3;
+    internal const int WarmupCalls = 3;
 
     private IntPtr graph;
     private readonly Tensor?[] inputs;
     private readonly HashSet<Tensor> outputs = new(ReferenceEqualityComparer.Instance);
     private object? result;
     private List<ErrorCheck> checks = new();
+    // Scan body graphs the graph launches as child nodes, and their memory pools: freed after the graph.
+    private readonly List<IDisposable> bodies = new();
 
     private CapturedGraph(IntPtr graph, Tensor?[] inputs)
     {
@@ -163,12 +165,14 @@ internal sealed class CapturedGraph : IDisposable
                 Check(NativeMethods.eqx_cuda_graph_side_stream_end(handle));
             }
             using var recording = ErrorChecks.Record(captured.checks);
+            // Installed for the captured call only (warm-up runs Scan eagerly): a Scan's body is captured once.
+            var lowering = new CudaScanLowering(_ => new CudaBodyGraph(device), captured.bodies);
             Check(NativeMethods.eqx_cuda_graph_capture_begin(handle));
             Exception? failure = null;
             try
             {
                 using var scope = TorchSwitches.Scope();
-                captured.result = call(bound);
+                using (ScanTransform.Install(lowering)) captured.result = call(bound);
                 JitResults.ForEachTensor(captured.result, tensor =>
                 {
                     TensorScope.Escape(tensor);
@@ -218,6 +222,8 @@ internal sealed class CapturedGraph : IDisposable
     {
         if (graph != IntPtr.Zero) NativeMethods.eqx_cuda_graph_free(graph);
         graph = IntPtr.Zero;
+        foreach (var body in bodies) body.Dispose();
+        bodies.Clear();
         foreach (var input in inputs) input?.Dispose();
         foreach (var output in outputs) output.Dispose();
         foreach (var check in checks) check.Code.Dispose();

@@ -32,8 +32,18 @@ public static partial class Eqx
     /// <para>On the CPU, and outside a compiled region, the steps run eagerly one at a time, each inside its own
     /// <see cref="TensorScope"/>: only the carry and the outputs outlive a step, and a carry is disposed once the next
     /// one replaces it. Gradients flow through the loop, so a Scan inside <see cref="FilterGrad{T}(Func{T, Tensor})"/>
-    /// differentiates every step. Inside <c>FilterJit</c>'s compiled region the body is meant to be captured once and
-    /// replayed, so the compile cost does not grow with the length (see <c>IScanLowering</c>).</para>
+    /// differentiates every step.</para>
+    /// <para>Inside a step that <c>FilterJit</c> captures as a CUDA graph, the body runs once, under a capture of its
+    /// own, into a body graph; each step then adds to the step's graph only a copy of <c>xs[i]</c> into a static buffer,
+    /// one launch of the body graph (a child-graph node) and copies of its outputs into the carry and into row i of the
+    /// stacked outputs. The C# body and its LibTorch dispatch therefore run once whatever the length (the graph still
+    /// holds a copy of the body's kernels per step). Scan declines, and is unrolled into the graph step by step as
+    /// eagerly, when gradients must flow through it (grad mode is on and the carry, xs or the body's outputs require
+    /// grad: autograd cannot see through a replayed body graph), when the body calls <see cref="ErrorIf"/> or
+    /// <see cref="BranchedErrorIf"/>, inside <c>FilterVmap</c>, or when the body cannot be captured on its own;
+    /// <c>EQUINOX_LOG_COMPILES=1</c> prints why (<c>equinox: Scan: unrolled into the graph: ...</c>). Warm-up calls
+    /// before a capture, and FilterJit on the CPU, run it eagerly. This path has never run on a GPU in this project's
+    /// CI, which has none.</para>
     /// </remarks>
     public static (TCarry Carry, TOut Outputs) Scan<
         [DynamicallyAccessedMembers(TupleConstructors)] TCarry,
@@ -61,9 +71,9 @@ public static partial class Eqx
 
 /// <summary>
 /// The seam where a compiled region takes <see cref="Eqx.Scan{TCarry, TOut}(Func{TCarry, Tensor, ValueTuple{TCarry, TOut}}, TCarry, Tensor?, long?)"/>
-/// over. FilterJit's CUDA-graph path is to install one on its thread while it captures, so that the body is captured
-/// once and replayed per step instead of unrolled into the graph: JAX's answer to a model that is slow to compile.
-/// Nothing installs one yet; with none, Scan runs eagerly.
+/// over. FilterJit's CUDA-graph path installs <see cref="Transforms.CudaScanLowering"/> on its thread while it captures
+/// (and only then), so that the body is captured once and launched per step instead of unrolled into the graph: JAX's
+/// answer to a model that is slow to compile. With none installed, Scan runs eagerly.
 /// </summary>
 internal interface IScanLowering
 {
@@ -85,6 +95,19 @@ internal static class ScanTransform
 {
     /// <summary>The lowering installed on this thread by a compiled region that is capturing, if any.</summary>
     [ThreadStatic] internal static IScanLowering? Lowering;
+
+    /// <summary>Makes <paramref name="lowering"/> this thread's lowering until the result is disposed.</summary>
+    internal static LoweringScope Install(IScanLowering lowering)
+    {
+        var previous = Lowering;
+        Lowering = lowering;
+        return new LoweringScope(previous);
+    }
+
+    internal readonly struct LoweringScope(IScanLowering? previous) : IDisposable
+    {
+        public void Dispose() => Lowering = previous;
+    }
 
     internal static long Length(Tensor? xs, long? length)
     {
