@@ -10,14 +10,9 @@ public class MemoryStatsTests
 {
     private const long MiB = 1 << 20;
 
-    // Unscoped tensors of earlier tests are freed by the finalizer thread; let that happen before measuring.
     private static long Settled()
     {
-        for (int i = 0; i < 3; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
+        Finalizers.RunPending();
         return TorchSwitches.MemoryAllocated(Device.Cpu);
     }
 

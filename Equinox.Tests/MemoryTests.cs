@@ -8,11 +8,9 @@ public class MemoryTests
 {
     private const long MiB = 1024 * 1024;
 
-    // Torch.LiveTensors is process-wide: let the finalizers of earlier tests' garbage run before counting.
     private static long LiveAfterCollecting()
     {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
+        Finalizers.RunPending();
         return Torch.Torch.LiveTensors;
     }
 

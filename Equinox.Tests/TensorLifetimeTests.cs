@@ -13,11 +13,7 @@ public class TensorLifetimeTests
 {
     private static long SettledLiveTensors()
     {
-        for (int i = 0; i < 3; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
+        Finalizers.RunPending();
         return Torch.Torch.LiveTensors;
     }
 
