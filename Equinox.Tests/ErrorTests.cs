@@ -287,7 +287,7 @@ public class ErrorTests
             try
             {
                 using var x = Tensor.Ones(2, 3);
-                aResult = NativeMethods.eqx_matmul(x.Ptr, x.Ptr);
+                aResult = NativeMethods.eqx_matmul(x, x);
                 aFailed.Set();
                 bFailed.Wait();
                 aMessage = NativeMethods.LastError();
@@ -302,7 +302,7 @@ public class ErrorTests
                 aFailed.Wait();
                 using var x = Tensor.Ones(2, 3);
                 long* shape = stackalloc long[] { 5 };
-                bResult = NativeMethods.eqx_reshape(x.Ptr, shape, 1);
+                bResult = NativeMethods.eqx_reshape(x, shape, 1);
                 bMessage = NativeMethods.LastError();
             }
             catch (Exception e) { threadError = e; }

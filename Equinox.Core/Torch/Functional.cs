@@ -49,7 +49,7 @@ public static unsafe class Functional
         bool transposed, long[] outputPadding, long groups, string operation = "convolution")
     {
         fixed (long* s = stride) fixed (long* p = padding) fixed (long* d = dilation) fixed (long* o = outputPadding)
-            return Tensor.Wrap(NativeMethods.eqx_convolution(input.Ptr, weight.Ptr, bias?.Ptr ?? IntPtr.Zero, s, stride.Length,
+            return Tensor.Wrap(NativeMethods.eqx_convolution(input, weight, bias, s, stride.Length,
                 p, padding.Length, d, dilation.Length, transposed ? 1 : 0, o, outputPadding.Length, groups), operation, input, weight, bias);
     }
 
@@ -60,7 +60,7 @@ public static unsafe class Functional
         var p = padding ?? new long[kernel.Length];
         var d = dilation ?? Ones(kernel.Length);
         fixed (long* k = kernel) fixed (long* sp = s) fixed (long* pp = p) fixed (long* dp = d)
-            return Tensor.Wrap(NativeMethods.eqx_max_pool(input.Ptr, k, kernel.Length, sp, s.Length, pp, p.Length, dp, d.Length, ceilMode ? 1 : 0),
+            return Tensor.Wrap(NativeMethods.eqx_max_pool(input, k, kernel.Length, sp, s.Length, pp, p.Length, dp, d.Length, ceilMode ? 1 : 0),
                 PoolName("max_pool", kernel.Length), input);
     }
 
@@ -70,7 +70,7 @@ public static unsafe class Functional
         var s = stride ?? kernel;
         var p = padding ?? new long[kernel.Length];
         fixed (long* k = kernel) fixed (long* sp = s) fixed (long* pp = p)
-            return Tensor.Wrap(NativeMethods.eqx_avg_pool(input.Ptr, k, kernel.Length, sp, s.Length, pp, p.Length, ceilMode ? 1 : 0, countIncludePad ? 1 : 0),
+            return Tensor.Wrap(NativeMethods.eqx_avg_pool(input, k, kernel.Length, sp, s.Length, pp, p.Length, ceilMode ? 1 : 0, countIncludePad ? 1 : 0),
                 PoolName("avg_pool", kernel.Length), input);
     }
 
@@ -78,27 +78,27 @@ public static unsafe class Functional
     public static Tensor AdaptiveAvgPool(Tensor input, params long[] outputSize)
     {
         fixed (long* o = outputSize)
-            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input.Ptr, o, outputSize.Length, 0), PoolName("adaptive_avg_pool", outputSize.Length), input);
+            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input, o, outputSize.Length, 0), PoolName("adaptive_avg_pool", outputSize.Length), input);
     }
 
     /// <summary>Max pooling to a fixed output size over 1, 2 or 3 spatial dims.</summary>
     public static Tensor AdaptiveMaxPool(Tensor input, params long[] outputSize)
     {
         fixed (long* o = outputSize)
-            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input.Ptr, o, outputSize.Length, 1), PoolName("adaptive_max_pool", outputSize.Length), input);
+            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input, o, outputSize.Length, 1), PoolName("adaptive_max_pool", outputSize.Length), input);
     }
 
     /// <summary>Normalises over the trailing <paramref name="normalizedShape"/> dims, then scales and shifts.</summary>
     public static Tensor LayerNorm(Tensor input, long[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
         fixed (long* s = normalizedShape)
-            return Tensor.Wrap(NativeMethods.eqx_layer_norm(input.Ptr, s, normalizedShape.Length, weight?.Ptr ?? IntPtr.Zero, bias?.Ptr ?? IntPtr.Zero, eps),
+            return Tensor.Wrap(NativeMethods.eqx_layer_norm(input, s, normalizedShape.Length, weight, bias, eps),
                 "layer_norm", input, weight, bias);
     }
 
     /// <summary>Normalises channels in <paramref name="groups"/> groups (input <c>[N, C, ...]</c>).</summary>
     public static Tensor GroupNorm(Tensor input, long groups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
-        Tensor.Wrap(NativeMethods.eqx_group_norm(input.Ptr, groups, weight?.Ptr ?? IntPtr.Zero, bias?.Ptr ?? IntPtr.Zero, eps),
+        Tensor.Wrap(NativeMethods.eqx_group_norm(input, groups, weight, bias, eps),
             "group_norm", input, weight, bias);
 
     /// <summary>
@@ -118,8 +118,8 @@ public static unsafe class Functional
             mean = training ? runningMean?.Clone() : runningMean?.Alias();
             variance = training ? runningVar?.Clone() : runningVar?.Alias();
         }
-        var output = Tensor.Wrap(NativeMethods.eqx_batch_norm(input.Ptr, weight?.Ptr ?? IntPtr.Zero, bias?.Ptr ?? IntPtr.Zero,
-            mean?.Ptr ?? IntPtr.Zero, variance?.Ptr ?? IntPtr.Zero, training ? 1 : 0, momentum, eps), "batch_norm", input, weight, bias, runningMean, runningVar);
+        var output = Tensor.Wrap(NativeMethods.eqx_batch_norm(input, weight, bias,
+            mean, variance, training ? 1 : 0, momentum, eps), "batch_norm", input, weight, bias, runningMean, runningVar);
         return (output, mean, variance);
     }
 
@@ -130,7 +130,7 @@ public static unsafe class Functional
     public static Tensor Dropout(Tensor input, double p, Key key, bool training = true)
     {
         if (!training) return input.Alias();
-        return Tensor.Wrap(NativeMethods.eqx_dropout(input.Ptr, p, key.Seed), "dropout", input);
+        return Tensor.Wrap(NativeMethods.eqx_dropout(input, p, key.Seed), "dropout", input);
     }
 
     /// <summary>Rows of <paramref name="weight"/> picked by integer <paramref name="indices"/>.</summary>
@@ -145,22 +145,22 @@ public static unsafe class Functional
                 throw new ArgumentOutOfRangeException(nameof(paddingIndex), $"paddingIndex {p} is outside the {rows} rows of the embedding weight {weight.Describe()}.");
             padding = p < 0 ? p + rows : p;
         }
-        return Tensor.Wrap(NativeMethods.eqx_embedding(weight.Ptr, indices.Ptr, padding), "embedding", weight, indices);
+        return Tensor.Wrap(NativeMethods.eqx_embedding(weight, indices, padding), "embedding", weight, indices);
     }
 
     /// <summary>Cross-entropy of logits <c>[N, C, ...]</c> against class indices (i64) or class probabilities.</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean,
         long ignoreIndex = -100, double labelSmoothing = 0) =>
-        Tensor.Wrap(NativeMethods.eqx_cross_entropy(logits.Ptr, target.Ptr, weight?.Ptr ?? IntPtr.Zero, (long)reduction, ignoreIndex, labelSmoothing),
+        Tensor.Wrap(NativeMethods.eqx_cross_entropy(logits, target, weight, (long)reduction, ignoreIndex, labelSmoothing),
             "cross_entropy", logits, target, weight);
 
     /// <summary>Mean squared error.</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Tensor.Wrap(NativeMethods.eqx_mse_loss(input.Ptr, target.Ptr, (long)reduction), "mse_loss", input, target);
+        Tensor.Wrap(NativeMethods.eqx_mse_loss(input, target, (long)reduction), "mse_loss", input, target);
 
     /// <summary>Binary cross-entropy on logits, computed stably.</summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Tensor.Wrap(NativeMethods.eqx_binary_cross_entropy_with_logits(logits.Ptr, target.Ptr, (long)reduction), "binary_cross_entropy_with_logits", logits, target);
+        Tensor.Wrap(NativeMethods.eqx_binary_cross_entropy_with_logits(logits, target, (long)reduction), "binary_cross_entropy_with_logits", logits, target);
 
     // The op name for messages, e.g. max_pool2d (constants: no allocation per call).
     private static string PoolName(string kind, int spatialDims) => (kind, spatialDims) switch

@@ -9,7 +9,7 @@ public sealed partial class Tensor
     {
         get
         {
-            bool requires = NativeMethods.eqx_tensor_requires_grad(Ptr) != 0;
+            bool requires = NativeMethods.eqx_tensor_requires_grad(this) != 0;
             GC.KeepAlive(this);
             return requires;
         }
@@ -20,7 +20,7 @@ public sealed partial class Tensor
     {
         get
         {
-            bool leaf = NativeMethods.eqx_tensor_is_leaf(Ptr) != 0;
+            bool leaf = NativeMethods.eqx_tensor_is_leaf(this) != 0;
             GC.KeepAlive(this);
             return leaf;
         }
@@ -31,10 +31,10 @@ public sealed partial class Tensor
     /// you take gradients with respect to.
     /// </summary>
     public Tensor WithRequiresGrad(bool requiresGrad = true) =>
-        Wrap(NativeMethods.eqx_with_requires_grad(Ptr, requiresGrad ? 1 : 0), "requires_grad", this);
+        Wrap(NativeMethods.eqx_with_requires_grad(this, requiresGrad ? 1 : 0), "requires_grad", this);
 
     /// <summary>The same values cut from the autograd graph (shares memory).</summary>
-    public Tensor Detach() => Wrap(NativeMethods.eqx_detach(Ptr), "detach", this);
+    public Tensor Detach() => Wrap(NativeMethods.eqx_detach(this), "detach", this);
 
     /// <summary>Equinox's name for <see cref="Detach"/>: gradients do not flow back through the result.</summary>
     public Tensor StopGradient() => Detach();
@@ -53,24 +53,24 @@ public static class Autograd
     {
         if (gradOutputs is not null && gradOutputs.Count != outputs.Count)
             throw new ArgumentException($"Grad got {outputs.Count} outputs but {gradOutputs.Count} gradOutputs; give one seed per output.");
-        var outs = new IntPtr[outputs.Count];
-        var seeds = new IntPtr[outputs.Count];
-        var ins = new IntPtr[inputs.Count];
-        var results = new IntPtr[inputs.Count];
-        for (int i = 0; i < outs.Length; i++)
+        ArgumentNullException.ThrowIfNull(outputs);
+        ArgumentNullException.ThrowIfNull(inputs);
+        Tensor?[] outputArray = [.. outputs], inputArray = [.. inputs], seedArray = gradOutputs is null ? new Tensor?[outputs.Count] : [.. gradOutputs];
+        for (int i = 0; i < inputArray.Length; i++)
         {
-            outs[i] = outputs[i].Ptr;
-            seeds[i] = gradOutputs?[i]?.Ptr ?? IntPtr.Zero;
-        }
-        for (int i = 0; i < ins.Length; i++)
-        {
-            if (!inputs[i].RequiresGrad)
+            if (inputArray[i] is { RequiresGrad: false } input)
                 throw new ArgumentException(
-                    $"Grad input {i} ({inputs[i].Describe()}) does not require grad, so nothing was recorded for it. " +
+                    $"Grad input {i} ({input.Describe()}) does not require grad, so nothing was recorded for it. " +
                     "Create it with .WithRequiresGrad() before computing the outputs.");
-            ins[i] = inputs[i].Ptr;
         }
+        var outs = new IntPtr[outputArray.Length];
+        var seeds = new IntPtr[outputArray.Length];
+        var ins = new IntPtr[inputArray.Length];
+        var results = new IntPtr[inputArray.Length];
         int status;
+        using (new TensorUses(outputArray, outs, nameof(outputs)))
+        using (new TensorUses(seedArray, seeds))
+        using (new TensorUses(inputArray, ins, nameof(inputs)))
         fixed (IntPtr* o = outs) fixed (IntPtr* s = seeds) fixed (IntPtr* x = ins) fixed (IntPtr* r = results)
             status = NativeMethods.eqx_grad(o, s, outs.Length, x, ins.Length, retainGraph || createGraph ? 1 : 0, createGraph ? 1 : 0, r);
         if (status < 0) throw Tensor.Failure("grad", [.. outputs, .. inputs]);

@@ -195,7 +195,7 @@ public sealed partial class Tensor
             throw new InvalidOperationException(
                 $"The tensor is {Describe()} but {typeof(T).Name} elements need {expected.ShortName()}: convert first with .To(DType.{expected}).");
         fixed (T* p = destination)
-            Check(NativeMethods.eqx_copy_to_host(Ptr, p, (long)destination.Length * sizeof(T)), "copy_to", this);
+            Check(NativeMethods.eqx_copy_to_host(this, p, (long)destination.Length * sizeof(T)), "copy_to", this);
     }
 
     /// <summary>
@@ -204,7 +204,7 @@ public sealed partial class Tensor
     /// </summary>
     public T Item<T>() where T : unmanaged
     {
-        Check(NativeMethods.eqx_item(Ptr, out double asDouble, out long asLong), "item", this);
+        Check(NativeMethods.eqx_item(this, out double asDouble, out long asLong), "item", this);
         bool integral = !DType.IsInexact();
         object value = typeof(T) switch
         {
@@ -225,17 +225,17 @@ public sealed partial class Tensor
     // ---- conversions -----------------------------------------------------------------------------------------
 
     /// <summary>A copy with another element type (this tensor itself when it already has it).</summary>
-    public Tensor To(DType dtype) => Wrap(NativeMethods.eqx_to_dtype(Ptr, (int)dtype), "to_dtype", this);
+    public Tensor To(DType dtype) => Wrap(NativeMethods.eqx_to_dtype(this, (int)dtype), "to_dtype", this);
 
     /// <summary>A copy on another device (an alias when it is already there).</summary>
-    public Tensor To(Device device) => Wrap(NativeMethods.eqx_to_device(Ptr, (int)device.Type, device.Index), "to_device", this);
+    public Tensor To(Device device) => Wrap(NativeMethods.eqx_to_device(this, (int)device.Type, device.Index), "to_device", this);
 
     /// <summary>A copy with its own memory, still connected to the autograd graph.</summary>
-    public Tensor Clone() => Wrap(NativeMethods.eqx_clone(Ptr), "clone", this);
+    public Tensor Clone() => Wrap(NativeMethods.eqx_clone(this), "clone", this);
 
     /// <summary>The same values laid out contiguously (an alias if they already are).</summary>
-    public Tensor Contiguous() => Wrap(NativeMethods.eqx_contiguous(Ptr), "contiguous", this);
+    public Tensor Contiguous() => Wrap(NativeMethods.eqx_contiguous(this), "contiguous", this);
 
     /// <summary>A second handle to the same tensor, disposed independently of this one.</summary>
-    public Tensor Alias() => Wrap(NativeMethods.eqx_alias(Ptr), "alias", this);
+    public Tensor Alias() => Wrap(NativeMethods.eqx_alias(this), "alias", this);
 }

@@ -6,133 +6,133 @@ namespace Equinox.Torch;
 public sealed partial class Tensor
 {
     /// <summary>Elementwise negation.</summary>
-    public Tensor Neg() => Wrap(NativeMethods.eqx_neg(Ptr), "neg", this);
+    public Tensor Neg() => Wrap(NativeMethods.eqx_neg(this), "neg", this);
     /// <summary>Elementwise absolute value.</summary>
-    public Tensor Abs() => Wrap(NativeMethods.eqx_abs(Ptr), "abs", this);
+    public Tensor Abs() => Wrap(NativeMethods.eqx_abs(this), "abs", this);
     /// <summary>Elementwise e^x.</summary>
-    public Tensor Exp() => Wrap(NativeMethods.eqx_exp(Ptr), "exp", this);
+    public Tensor Exp() => Wrap(NativeMethods.eqx_exp(this), "exp", this);
     /// <summary>Elementwise natural logarithm.</summary>
-    public Tensor Log() => Wrap(NativeMethods.eqx_log(Ptr), "log", this);
+    public Tensor Log() => Wrap(NativeMethods.eqx_log(this), "log", this);
     /// <summary>Elementwise log(1 + x), accurate near zero.</summary>
-    public Tensor Log1p() => Wrap(NativeMethods.eqx_log1p(Ptr), "log1p", this);
+    public Tensor Log1p() => Wrap(NativeMethods.eqx_log1p(this), "log1p", this);
     /// <summary>Elementwise square root.</summary>
-    public Tensor Sqrt() => Wrap(NativeMethods.eqx_sqrt(Ptr), "sqrt", this);
+    public Tensor Sqrt() => Wrap(NativeMethods.eqx_sqrt(this), "sqrt", this);
     /// <summary>Elementwise 1 / sqrt(x).</summary>
-    public Tensor Rsqrt() => Wrap(NativeMethods.eqx_rsqrt(Ptr), "rsqrt", this);
+    public Tensor Rsqrt() => Wrap(NativeMethods.eqx_rsqrt(this), "rsqrt", this);
     /// <summary>Elementwise sine.</summary>
-    public Tensor Sin() => Wrap(NativeMethods.eqx_sin(Ptr), "sin", this);
+    public Tensor Sin() => Wrap(NativeMethods.eqx_sin(this), "sin", this);
     /// <summary>Elementwise cosine.</summary>
-    public Tensor Cos() => Wrap(NativeMethods.eqx_cos(Ptr), "cos", this);
+    public Tensor Cos() => Wrap(NativeMethods.eqx_cos(this), "cos", this);
     /// <summary>Elementwise hyperbolic tangent.</summary>
-    public Tensor Tanh() => Wrap(NativeMethods.eqx_tanh(Ptr), "tanh", this);
+    public Tensor Tanh() => Wrap(NativeMethods.eqx_tanh(this), "tanh", this);
     /// <summary>Elementwise logistic sigmoid.</summary>
-    public Tensor Sigmoid() => Wrap(NativeMethods.eqx_sigmoid(Ptr), "sigmoid", this);
+    public Tensor Sigmoid() => Wrap(NativeMethods.eqx_sigmoid(this), "sigmoid", this);
     /// <summary>Elementwise max(x, 0).</summary>
-    public Tensor Relu() => Wrap(NativeMethods.eqx_relu(Ptr), "relu", this);
+    public Tensor Relu() => Wrap(NativeMethods.eqx_relu(this), "relu", this);
     /// <summary>Elementwise x * sigmoid(x) (swish).</summary>
-    public Tensor Silu() => Wrap(NativeMethods.eqx_silu(Ptr), "silu", this);
+    public Tensor Silu() => Wrap(NativeMethods.eqx_silu(this), "silu", this);
     /// <summary>Elementwise sign: -1, 0 or 1.</summary>
-    public Tensor Sign() => Wrap(NativeMethods.eqx_sign(Ptr), "sign", this);
+    public Tensor Sign() => Wrap(NativeMethods.eqx_sign(this), "sign", this);
     /// <summary>Elementwise floor.</summary>
-    public Tensor Floor() => Wrap(NativeMethods.eqx_floor(Ptr), "floor", this);
+    public Tensor Floor() => Wrap(NativeMethods.eqx_floor(this), "floor", this);
     /// <summary>Elementwise ceiling.</summary>
-    public Tensor Ceil() => Wrap(NativeMethods.eqx_ceil(Ptr), "ceil", this);
+    public Tensor Ceil() => Wrap(NativeMethods.eqx_ceil(this), "ceil", this);
     /// <summary>Elementwise rounding, half to even.</summary>
-    public Tensor Round() => Wrap(NativeMethods.eqx_round(Ptr), "round", this);
+    public Tensor Round() => Wrap(NativeMethods.eqx_round(this), "round", this);
     /// <summary>Elementwise x * x.</summary>
-    public Tensor Square() => Wrap(NativeMethods.eqx_square(Ptr), "square", this);
+    public Tensor Square() => Wrap(NativeMethods.eqx_square(this), "square", this);
     /// <summary>Elementwise 1 / x.</summary>
-    public Tensor Reciprocal() => Wrap(NativeMethods.eqx_reciprocal(Ptr), "reciprocal", this);
+    public Tensor Reciprocal() => Wrap(NativeMethods.eqx_reciprocal(this), "reciprocal", this);
     /// <summary>Elementwise test for NaN (bool).</summary>
-    public Tensor IsNan() => Wrap(NativeMethods.eqx_isnan(Ptr), "isnan", this);
+    public Tensor IsNan() => Wrap(NativeMethods.eqx_isnan(this), "isnan", this);
     /// <summary>Elementwise test for ±infinity (bool).</summary>
-    public Tensor IsInf() => Wrap(NativeMethods.eqx_isinf(Ptr), "isinf", this);
+    public Tensor IsInf() => Wrap(NativeMethods.eqx_isinf(this), "isinf", this);
     /// <summary>Elementwise test for finite values (bool).</summary>
-    public Tensor IsFinite() => Wrap(NativeMethods.eqx_isfinite(Ptr), "isfinite", this);
+    public Tensor IsFinite() => Wrap(NativeMethods.eqx_isfinite(this), "isfinite", this);
     /// <summary>Elementwise logical not (bool).</summary>
-    public Tensor LogicalNot() => Wrap(NativeMethods.eqx_logical_not(Ptr), "logical_not", this);
+    public Tensor LogicalNot() => Wrap(NativeMethods.eqx_logical_not(this), "logical_not", this);
     /// <summary>Elementwise sum, broadcasting.</summary>
-    public Tensor Add(Tensor other) => Wrap(NativeMethods.eqx_add(Ptr, other.Ptr), "add", this, other);
+    public Tensor Add(Tensor other) => Wrap(NativeMethods.eqx_add(this, other), "add", this, other);
     /// <summary>Elementwise difference, broadcasting.</summary>
-    public Tensor Sub(Tensor other) => Wrap(NativeMethods.eqx_sub(Ptr, other.Ptr), "sub", this, other);
+    public Tensor Sub(Tensor other) => Wrap(NativeMethods.eqx_sub(this, other), "sub", this, other);
     /// <summary>Elementwise product, broadcasting.</summary>
-    public Tensor Mul(Tensor other) => Wrap(NativeMethods.eqx_mul(Ptr, other.Ptr), "mul", this, other);
+    public Tensor Mul(Tensor other) => Wrap(NativeMethods.eqx_mul(this, other), "mul", this, other);
     /// <summary>Elementwise true division, broadcasting.</summary>
-    public Tensor Div(Tensor other) => Wrap(NativeMethods.eqx_div(Ptr, other.Ptr), "div", this, other);
+    public Tensor Div(Tensor other) => Wrap(NativeMethods.eqx_div(this, other), "div", this, other);
     /// <summary>Elementwise power, broadcasting.</summary>
-    public Tensor Pow(Tensor other) => Wrap(NativeMethods.eqx_pow(Ptr, other.Ptr), "pow", this, other);
+    public Tensor Pow(Tensor other) => Wrap(NativeMethods.eqx_pow(this, other), "pow", this, other);
     /// <summary>Elementwise remainder with the divisor's sign (Python's %).</summary>
-    public Tensor Remainder(Tensor other) => Wrap(NativeMethods.eqx_remainder(Ptr, other.Ptr), "remainder", this, other);
+    public Tensor Remainder(Tensor other) => Wrap(NativeMethods.eqx_remainder(this, other), "remainder", this, other);
     /// <summary>Elementwise maximum, broadcasting.</summary>
-    public Tensor Maximum(Tensor other) => Wrap(NativeMethods.eqx_maximum(Ptr, other.Ptr), "maximum", this, other);
+    public Tensor Maximum(Tensor other) => Wrap(NativeMethods.eqx_maximum(this, other), "maximum", this, other);
     /// <summary>Elementwise minimum, broadcasting.</summary>
-    public Tensor Minimum(Tensor other) => Wrap(NativeMethods.eqx_minimum(Ptr, other.Ptr), "minimum", this, other);
+    public Tensor Minimum(Tensor other) => Wrap(NativeMethods.eqx_minimum(this, other), "minimum", this, other);
     /// <summary>Elementwise ==, broadcasting (bool).</summary>
-    public Tensor Eq(Tensor other) => Wrap(NativeMethods.eqx_eq(Ptr, other.Ptr), "eq", this, other);
+    public Tensor Eq(Tensor other) => Wrap(NativeMethods.eqx_eq(this, other), "eq", this, other);
     /// <summary>Elementwise !=, broadcasting (bool).</summary>
-    public Tensor Ne(Tensor other) => Wrap(NativeMethods.eqx_ne(Ptr, other.Ptr), "ne", this, other);
+    public Tensor Ne(Tensor other) => Wrap(NativeMethods.eqx_ne(this, other), "ne", this, other);
     /// <summary>Elementwise &lt;, broadcasting (bool).</summary>
-    public Tensor Lt(Tensor other) => Wrap(NativeMethods.eqx_lt(Ptr, other.Ptr), "lt", this, other);
+    public Tensor Lt(Tensor other) => Wrap(NativeMethods.eqx_lt(this, other), "lt", this, other);
     /// <summary>Elementwise &lt;=, broadcasting (bool).</summary>
-    public Tensor Le(Tensor other) => Wrap(NativeMethods.eqx_le(Ptr, other.Ptr), "le", this, other);
+    public Tensor Le(Tensor other) => Wrap(NativeMethods.eqx_le(this, other), "le", this, other);
     /// <summary>Elementwise &gt;, broadcasting (bool).</summary>
-    public Tensor Gt(Tensor other) => Wrap(NativeMethods.eqx_gt(Ptr, other.Ptr), "gt", this, other);
+    public Tensor Gt(Tensor other) => Wrap(NativeMethods.eqx_gt(this, other), "gt", this, other);
     /// <summary>Elementwise &gt;=, broadcasting (bool).</summary>
-    public Tensor Ge(Tensor other) => Wrap(NativeMethods.eqx_ge(Ptr, other.Ptr), "ge", this, other);
+    public Tensor Ge(Tensor other) => Wrap(NativeMethods.eqx_ge(this, other), "ge", this, other);
     /// <summary>Elementwise logical and (bool).</summary>
-    public Tensor LogicalAnd(Tensor other) => Wrap(NativeMethods.eqx_logical_and(Ptr, other.Ptr), "logical_and", this, other);
+    public Tensor LogicalAnd(Tensor other) => Wrap(NativeMethods.eqx_logical_and(this, other), "logical_and", this, other);
     /// <summary>Elementwise logical or (bool).</summary>
-    public Tensor LogicalOr(Tensor other) => Wrap(NativeMethods.eqx_logical_or(Ptr, other.Ptr), "logical_or", this, other);
+    public Tensor LogicalOr(Tensor other) => Wrap(NativeMethods.eqx_logical_or(this, other), "logical_or", this, other);
     /// <summary>Elementwise logical xor (bool).</summary>
-    public Tensor LogicalXor(Tensor other) => Wrap(NativeMethods.eqx_logical_xor(Ptr, other.Ptr), "logical_xor", this, other);
+    public Tensor LogicalXor(Tensor other) => Wrap(NativeMethods.eqx_logical_xor(this, other), "logical_xor", this, other);
     /// <summary>Matrix product with NumPy's matmul rules (batched, broadcasting, 1-D promoted).</summary>
-    public Tensor Matmul(Tensor other) => Wrap(NativeMethods.eqx_matmul(Ptr, other.Ptr), "matmul", this, other);
+    public Tensor Matmul(Tensor other) => Wrap(NativeMethods.eqx_matmul(this, other), "matmul", this, other);
     /// <summary>Add with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Add(double other) => Wrap(NativeMethods.eqx_add_scalar(Ptr, other, 0, 0), "add", this);
+    public Tensor Add(double other) => Wrap(NativeMethods.eqx_add_scalar(this, other, 0, 0), "add", this);
     /// <summary>Add with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Add(long other) => Wrap(NativeMethods.eqx_add_scalar(Ptr, other, other, 1), "add", this);
+    public Tensor Add(long other) => Wrap(NativeMethods.eqx_add_scalar(this, other, other, 1), "add", this);
     /// <summary>Sub with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Sub(double other) => Wrap(NativeMethods.eqx_sub_scalar(Ptr, other, 0, 0), "sub", this);
+    public Tensor Sub(double other) => Wrap(NativeMethods.eqx_sub_scalar(this, other, 0, 0), "sub", this);
     /// <summary>Sub with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Sub(long other) => Wrap(NativeMethods.eqx_sub_scalar(Ptr, other, other, 1), "sub", this);
+    public Tensor Sub(long other) => Wrap(NativeMethods.eqx_sub_scalar(this, other, other, 1), "sub", this);
     /// <summary>Mul with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Mul(double other) => Wrap(NativeMethods.eqx_mul_scalar(Ptr, other, 0, 0), "mul", this);
+    public Tensor Mul(double other) => Wrap(NativeMethods.eqx_mul_scalar(this, other, 0, 0), "mul", this);
     /// <summary>Mul with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Mul(long other) => Wrap(NativeMethods.eqx_mul_scalar(Ptr, other, other, 1), "mul", this);
+    public Tensor Mul(long other) => Wrap(NativeMethods.eqx_mul_scalar(this, other, other, 1), "mul", this);
     /// <summary>Div with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Div(double other) => Wrap(NativeMethods.eqx_div_scalar(Ptr, other, 0, 0), "div", this);
+    public Tensor Div(double other) => Wrap(NativeMethods.eqx_div_scalar(this, other, 0, 0), "div", this);
     /// <summary>Div by an integer scalar: true division, so an integer tensor gives the default float dtype.</summary>
-    public Tensor Div(long other) => Wrap(NativeMethods.eqx_div_scalar(Ptr, other, other, 1), "div", this);
+    public Tensor Div(long other) => Wrap(NativeMethods.eqx_div_scalar(this, other, other, 1), "div", this);
     /// <summary>Pow with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Pow(double other) => Wrap(NativeMethods.eqx_pow_scalar(Ptr, other, 0, 0), "pow", this);
+    public Tensor Pow(double other) => Wrap(NativeMethods.eqx_pow_scalar(this, other, 0, 0), "pow", this);
     /// <summary>Pow with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Pow(long other) => Wrap(NativeMethods.eqx_pow_scalar(Ptr, other, other, 1), "pow", this);
+    public Tensor Pow(long other) => Wrap(NativeMethods.eqx_pow_scalar(this, other, other, 1), "pow", this);
     /// <summary>Remainder with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Remainder(double other) => Wrap(NativeMethods.eqx_remainder_scalar(Ptr, other, 0, 0), "remainder", this);
+    public Tensor Remainder(double other) => Wrap(NativeMethods.eqx_remainder_scalar(this, other, 0, 0), "remainder", this);
     /// <summary>Remainder with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Remainder(long other) => Wrap(NativeMethods.eqx_remainder_scalar(Ptr, other, other, 1), "remainder", this);
+    public Tensor Remainder(long other) => Wrap(NativeMethods.eqx_remainder_scalar(this, other, other, 1), "remainder", this);
     /// <summary>Eq with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Eq(double other) => Wrap(NativeMethods.eqx_eq_scalar(Ptr, other, 0, 0), "eq", this);
+    public Tensor Eq(double other) => Wrap(NativeMethods.eqx_eq_scalar(this, other, 0, 0), "eq", this);
     /// <summary>Eq with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Eq(long other) => Wrap(NativeMethods.eqx_eq_scalar(Ptr, other, other, 1), "eq", this);
+    public Tensor Eq(long other) => Wrap(NativeMethods.eqx_eq_scalar(this, other, other, 1), "eq", this);
     /// <summary>Ne with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Ne(double other) => Wrap(NativeMethods.eqx_ne_scalar(Ptr, other, 0, 0), "ne", this);
+    public Tensor Ne(double other) => Wrap(NativeMethods.eqx_ne_scalar(this, other, 0, 0), "ne", this);
     /// <summary>Ne with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Ne(long other) => Wrap(NativeMethods.eqx_ne_scalar(Ptr, other, other, 1), "ne", this);
+    public Tensor Ne(long other) => Wrap(NativeMethods.eqx_ne_scalar(this, other, other, 1), "ne", this);
     /// <summary>Lt with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Lt(double other) => Wrap(NativeMethods.eqx_lt_scalar(Ptr, other, 0, 0), "lt", this);
+    public Tensor Lt(double other) => Wrap(NativeMethods.eqx_lt_scalar(this, other, 0, 0), "lt", this);
     /// <summary>Lt with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Lt(long other) => Wrap(NativeMethods.eqx_lt_scalar(Ptr, other, other, 1), "lt", this);
+    public Tensor Lt(long other) => Wrap(NativeMethods.eqx_lt_scalar(this, other, other, 1), "lt", this);
     /// <summary>Le with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Le(double other) => Wrap(NativeMethods.eqx_le_scalar(Ptr, other, 0, 0), "le", this);
+    public Tensor Le(double other) => Wrap(NativeMethods.eqx_le_scalar(this, other, 0, 0), "le", this);
     /// <summary>Le with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Le(long other) => Wrap(NativeMethods.eqx_le_scalar(Ptr, other, other, 1), "le", this);
+    public Tensor Le(long other) => Wrap(NativeMethods.eqx_le_scalar(this, other, other, 1), "le", this);
     /// <summary>Gt with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Gt(double other) => Wrap(NativeMethods.eqx_gt_scalar(Ptr, other, 0, 0), "gt", this);
+    public Tensor Gt(double other) => Wrap(NativeMethods.eqx_gt_scalar(this, other, 0, 0), "gt", this);
     /// <summary>Gt with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Gt(long other) => Wrap(NativeMethods.eqx_gt_scalar(Ptr, other, other, 1), "gt", this);
+    public Tensor Gt(long other) => Wrap(NativeMethods.eqx_gt_scalar(this, other, other, 1), "gt", this);
     /// <summary>Ge with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
-    public Tensor Ge(double other) => Wrap(NativeMethods.eqx_ge_scalar(Ptr, other, 0, 0), "ge", this);
+    public Tensor Ge(double other) => Wrap(NativeMethods.eqx_ge_scalar(this, other, 0, 0), "ge", this);
     /// <summary>Ge with an integer scalar (an integer tensor stays integral).</summary>
-    public Tensor Ge(long other) => Wrap(NativeMethods.eqx_ge_scalar(Ptr, other, other, 1), "ge", this);
+    public Tensor Ge(long other) => Wrap(NativeMethods.eqx_ge_scalar(this, other, other, 1), "ge", this);
 }

@@ -23,9 +23,9 @@ public sealed partial class Tensor
     /// <summary>Subtracts an integer scalar.</summary>
     public static Tensor operator -(Tensor a, long b) => a.Sub(b);
     /// <summary>A scalar minus each element.</summary>
-    public static Tensor operator -(double a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(b.Ptr, a, 0, 0), "rsub", b);
+    public static Tensor operator -(double a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(b, a, 0, 0), "rsub", b);
     /// <summary>An integer scalar minus each element.</summary>
-    public static Tensor operator -(long a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(b.Ptr, a, a, 1), "rsub", b);
+    public static Tensor operator -(long a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(b, a, a, 1), "rsub", b);
     /// <summary>Elementwise negation.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();
 
@@ -47,7 +47,7 @@ public sealed partial class Tensor
     /// <summary>Divides by an integer scalar (true division).</summary>
     public static Tensor operator /(Tensor a, long b) => a.Div(b);
     /// <summary>A scalar divided by each element.</summary>
-    public static Tensor operator /(double a, Tensor b) => Wrap(NativeMethods.eqx_rdiv_scalar(b.Ptr, a, 0, 0), "rdiv", b);
+    public static Tensor operator /(double a, Tensor b) => Wrap(NativeMethods.eqx_rdiv_scalar(b, a, 0, 0), "rdiv", b);
     /// <summary>Python's remainder (sign of the divisor), broadcasting.</summary>
     public static Tensor operator %(Tensor a, Tensor b) => a.Remainder(b);
     /// <summary>Python's remainder by a scalar.</summary>
@@ -82,36 +82,37 @@ public sealed partial class Tensor
 
     /// <summary>Picks from <paramref name="a"/> where <paramref name="condition"/> holds, else from <paramref name="b"/>.</summary>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b) =>
-        Wrap(NativeMethods.eqx_where(condition.Ptr, a.Ptr, b.Ptr), "where", condition, a, b);
+        Wrap(NativeMethods.eqx_where(condition, a, b), "where", condition, a, b);
 
     /// <summary>Limits values to [min, max]; either bound may be omitted.</summary>
     public Tensor Clamp(double? min = null, double? max = null) =>
-        Wrap(NativeMethods.eqx_clamp(Ptr, min ?? 0, 0, min.HasValue ? 1 : 0, max ?? 0, 0, max.HasValue ? 1 : 0, 0), "clamp", this);
+        Wrap(NativeMethods.eqx_clamp(this, min ?? 0, 0, min.HasValue ? 1 : 0, max ?? 0, 0, max.HasValue ? 1 : 0, 0), "clamp", this);
 
     /// <summary>Limits values to integer bounds [min, max]; an integer tensor stays integral.</summary>
     public Tensor Clamp(long? min, long? max = null) =>
-        Wrap(NativeMethods.eqx_clamp(Ptr, 0, min ?? 0, min.HasValue ? 1 : 0, 0, max ?? 0, max.HasValue ? 1 : 0, 1), "clamp", this);
+        Wrap(NativeMethods.eqx_clamp(this, 0, min ?? 0, min.HasValue ? 1 : 0, 0, max ?? 0, max.HasValue ? 1 : 0, 1), "clamp", this);
 
     /// <summary>GELU; exact (erf) by default, or the tanh approximation.</summary>
-    public Tensor Gelu(bool tanhApproximation = false) => Wrap(NativeMethods.eqx_gelu(Ptr, tanhApproximation ? 1 : 0), "gelu", this);
+    public Tensor Gelu(bool tanhApproximation = false) => Wrap(NativeMethods.eqx_gelu(this, tanhApproximation ? 1 : 0), "gelu", this);
 
     /// <summary>log(1 + exp(beta x)) / beta, linear above <paramref name="threshold"/>.</summary>
-    public Tensor Softplus(double beta = 1, double threshold = 20) => Wrap(NativeMethods.eqx_softplus(Ptr, beta, threshold), "softplus", this);
+    public Tensor Softplus(double beta = 1, double threshold = 20) => Wrap(NativeMethods.eqx_softplus(this, beta, threshold), "softplus", this);
 
     /// <summary>x for x &gt; 0, slope * x otherwise.</summary>
-    public Tensor LeakyRelu(double slope = 0.01) => Wrap(NativeMethods.eqx_leaky_relu(Ptr, slope), "leaky_relu", this);
+    public Tensor LeakyRelu(double slope = 0.01) => Wrap(NativeMethods.eqx_leaky_relu(this, slope), "leaky_relu", this);
 
     /// <summary>Softmax along <paramref name="dim"/>.</summary>
-    public Tensor Softmax(long dim) => Wrap(NativeMethods.eqx_softmax(Ptr, dim), "softmax", this);
+    public Tensor Softmax(long dim) => Wrap(NativeMethods.eqx_softmax(this, dim), "softmax", this);
 
     /// <summary>Log of the softmax along <paramref name="dim"/>, computed stably.</summary>
-    public Tensor LogSoftmax(long dim) => Wrap(NativeMethods.eqx_log_softmax(Ptr, dim), "log_softmax", this);
+    public Tensor LogSoftmax(long dim) => Wrap(NativeMethods.eqx_log_softmax(this, dim), "log_softmax", this);
 
     /// <summary>Einstein summation, e.g. <c>Tensor.Einsum("ij,jk->ik", a, b)</c>.</summary>
     public static unsafe Tensor Einsum(string equation, params ReadOnlySpan<Tensor> operands)
     {
+        ArgumentNullException.ThrowIfNull(equation);
         Span<IntPtr> handles = operands.Length <= 16 ? stackalloc IntPtr[operands.Length] : new IntPtr[operands.Length];
-        for (int i = 0; i < operands.Length; i++) handles[i] = operands[i].Ptr;
+        using (new TensorUses(operands!, handles, nameof(operands)))
         fixed (IntPtr* p = handles)
         {
             var result = NativeMethods.eqx_einsum(equation, p, operands.Length);
@@ -125,49 +126,49 @@ public sealed partial class Tensor
     /// <summary>this += alpha * other, in place.</summary>
     public Tensor AddInPlace(Tensor other, double alpha = 1)
     {
-        Check(NativeMethods.eqx_add_(Ptr, other.Ptr, alpha), "add_", this, other);
+        Check(NativeMethods.eqx_add_(this, other, alpha), "add_", this, other);
         return this;
     }
 
     /// <summary>this *= value, in place.</summary>
     public Tensor MulInPlace(double value)
     {
-        Check(NativeMethods.eqx_mul_scalar_(Ptr, value), "mul_", this);
+        Check(NativeMethods.eqx_mul_scalar_(this, value), "mul_", this);
         return this;
     }
 
     /// <summary>this *= other, in place.</summary>
     public Tensor MulInPlace(Tensor other)
     {
-        Check(NativeMethods.eqx_mul_(Ptr, other.Ptr), "mul_", this, other);
+        Check(NativeMethods.eqx_mul_(this, other), "mul_", this, other);
         return this;
     }
 
     /// <summary>this += value * a * b, in place.</summary>
     public Tensor AddcmulInPlace(Tensor a, Tensor b, double value = 1)
     {
-        Check(NativeMethods.eqx_addcmul_(Ptr, a.Ptr, b.Ptr, value), "addcmul_", this, a, b);
+        Check(NativeMethods.eqx_addcmul_(this, a, b, value), "addcmul_", this, a, b);
         return this;
     }
 
     /// <summary>this += value * a / b, in place.</summary>
     public Tensor AddcdivInPlace(Tensor a, Tensor b, double value = 1)
     {
-        Check(NativeMethods.eqx_addcdiv_(Ptr, a.Ptr, b.Ptr, value), "addcdiv_", this, a, b);
+        Check(NativeMethods.eqx_addcdiv_(this, a, b, value), "addcdiv_", this, a, b);
         return this;
     }
 
     /// <summary>Copies <paramref name="source"/>'s values into this tensor (broadcasting), in place.</summary>
     public Tensor CopyInPlace(Tensor source)
     {
-        Check(NativeMethods.eqx_copy_(Ptr, source.Ptr), "copy_", this, source);
+        Check(NativeMethods.eqx_copy_(this, source), "copy_", this, source);
         return this;
     }
 
     /// <summary>Sets every element to zero, in place.</summary>
     public Tensor ZeroInPlace()
     {
-        Check(NativeMethods.eqx_zero_(Ptr), "zero_", this);
+        Check(NativeMethods.eqx_zero_(this), "zero_", this);
         return this;
     }
 }

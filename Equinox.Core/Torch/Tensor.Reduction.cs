@@ -6,10 +6,10 @@ namespace Equinox.Torch;
 public sealed partial class Tensor
 {
     private unsafe Tensor Reduce(ReadOnlySpan<long> dims, bool all, bool keepdim, string operation,
-        delegate*<IntPtr, long*, int, int, IntPtr> native)
+        delegate*<Tensor, long*, int, int, IntPtr> native)
     {
         fixed (long* d = dims)
-            return Wrap(native(Ptr, d, all ? -1 : dims.Length, keepdim ? 1 : 0), operation, this);
+            return Wrap(native(this, d, all ? -1 : dims.Length, keepdim ? 1 : 0), operation, this);
     }
 
     /// <summary>The sum of all elements.</summary>
@@ -49,14 +49,14 @@ public sealed partial class Tensor
     public unsafe Tensor Var(bool unbiased = true)
     {
         long none = 0;
-        return Wrap(NativeMethods.eqx_var(Ptr, &none, -1, unbiased ? 1 : 0, 0), "var", this);
+        return Wrap(NativeMethods.eqx_var(this, &none, -1, unbiased ? 1 : 0, 0), "var", this);
     }
 
     /// <summary>The variance over <paramref name="dims"/>.</summary>
     public unsafe Tensor Var(long[] dims, bool unbiased = true, bool keepdim = false)
     {
         fixed (long* d = dims)
-            return Wrap(NativeMethods.eqx_var(Ptr, d, dims.Length, unbiased ? 1 : 0, keepdim ? 1 : 0), "var", this);
+            return Wrap(NativeMethods.eqx_var(this, d, dims.Length, unbiased ? 1 : 0, keepdim ? 1 : 0), "var", this);
     }
 
     /// <summary>The variance over <paramref name="dim"/>.</summary>
@@ -64,17 +64,17 @@ public sealed partial class Tensor
 
     /// <summary>The index of the largest element (of the flattened tensor when <paramref name="dim"/> is null), i64.</summary>
     public Tensor ArgMax(long? dim = null, bool keepdim = false) =>
-        Wrap(NativeMethods.eqx_argmax(Ptr, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "argmax", this);
+        Wrap(NativeMethods.eqx_argmax(this, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "argmax", this);
 
     /// <summary>The index of the smallest element (of the flattened tensor when <paramref name="dim"/> is null), i64.</summary>
     public Tensor ArgMin(long? dim = null, bool keepdim = false) =>
-        Wrap(NativeMethods.eqx_argmin(Ptr, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "argmin", this);
+        Wrap(NativeMethods.eqx_argmin(this, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "argmin", this);
 
     /// <summary>Whether any element is true (non-zero), overall or along <paramref name="dim"/>.</summary>
     public Tensor Any(long? dim = null, bool keepdim = false) =>
-        Wrap(NativeMethods.eqx_any(Ptr, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "any", this);
+        Wrap(NativeMethods.eqx_any(this, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "any", this);
 
     /// <summary>Whether every element is true (non-zero), overall or along <paramref name="dim"/>.</summary>
     public Tensor All(long? dim = null, bool keepdim = false) =>
-        Wrap(NativeMethods.eqx_all(Ptr, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "all", this);
+        Wrap(NativeMethods.eqx_all(this, dim ?? 0, dim.HasValue ? 1 : 0, keepdim ? 1 : 0), "all", this);
 }

@@ -8,20 +8,20 @@ public sealed partial class Tensor
     /// <summary>The same elements with a new shape (one size may be -1); a view when possible, else a copy.</summary>
     public unsafe Tensor Reshape(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(Ptr, s, shape.Length), "reshape", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(this, s, shape.Length), "reshape", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape"/>).</summary>
     public unsafe Tensor View(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(Ptr, s, shape.Length), "view", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(this, s, shape.Length), "view", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Merges dims <paramref name="startDim"/>..<paramref name="endDim"/> into one.</summary>
-    public Tensor Flatten(long startDim = 0, long endDim = -1) => Wrap(NativeMethods.eqx_flatten(Ptr, startDim, endDim), "flatten", this);
+    public Tensor Flatten(long startDim = 0, long endDim = -1) => Wrap(NativeMethods.eqx_flatten(this, startDim, endDim), "flatten", this);
 
     /// <summary>Swaps two dims (a view).</summary>
-    public Tensor Transpose(long dim0, long dim1) => Wrap(NativeMethods.eqx_transpose(Ptr, dim0, dim1), "transpose", this);
+    public Tensor Transpose(long dim0, long dim1) => Wrap(NativeMethods.eqx_transpose(this, dim0, dim1), "transpose", this);
 
     /// <summary>The matrix transpose of a 2-D tensor (swaps the last two dims of higher-rank ones).</summary>
     public Tensor T => Transpose(-2, -1);
@@ -29,37 +29,37 @@ public sealed partial class Tensor
     /// <summary>Reorders the dims (a view).</summary>
     public unsafe Tensor Permute(params long[] order)
     {
-        fixed (long* o = order) return Wrap(NativeMethods.eqx_permute(Ptr, o, order.Length), "permute", this, order, static o => $"order=[{string.Join(",", o)}]");
+        fixed (long* o = order) return Wrap(NativeMethods.eqx_permute(this, o, order.Length), "permute", this, order, static o => $"order=[{string.Join(",", o)}]");
     }
 
     /// <summary>Removes size-1 dims: all of them, or only <paramref name="dim"/>.</summary>
-    public Tensor Squeeze(long? dim = null) => Wrap(NativeMethods.eqx_squeeze(Ptr, dim ?? 0, dim.HasValue ? 1 : 0), "squeeze", this);
+    public Tensor Squeeze(long? dim = null) => Wrap(NativeMethods.eqx_squeeze(this, dim ?? 0, dim.HasValue ? 1 : 0), "squeeze", this);
 
     /// <summary>Inserts a size-1 dim at <paramref name="dim"/>.</summary>
-    public Tensor Unsqueeze(long dim) => Wrap(NativeMethods.eqx_unsqueeze(Ptr, dim), "unsqueeze", this);
+    public Tensor Unsqueeze(long dim) => Wrap(NativeMethods.eqx_unsqueeze(this, dim), "unsqueeze", this);
 
     /// <summary>Repeats size-1 dims to <paramref name="shape"/> without copying (-1 keeps a size).</summary>
     public unsafe Tensor Expand(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(Ptr, s, shape.Length), "expand", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(this, s, shape.Length), "expand", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Broadcasts to <paramref name="shape"/> with NumPy's rules, without copying.</summary>
     public unsafe Tensor BroadcastTo(params long[] shape)
     {
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(Ptr, s, shape.Length), "broadcast_to", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(this, s, shape.Length), "broadcast_to", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Reverses the order of elements along <paramref name="dims"/>.</summary>
     public unsafe Tensor Flip(params long[] dims)
     {
-        fixed (long* d = dims) return Wrap(NativeMethods.eqx_flip(Ptr, d, dims.Length), "flip", this);
+        fixed (long* d = dims) return Wrap(NativeMethods.eqx_flip(this, d, dims.Length), "flip", this);
     }
 
     /// <summary>Tiles the tensor <paramref name="repeats"/> times along each dim (a copy).</summary>
     public unsafe Tensor Repeat(params long[] repeats)
     {
-        fixed (long* r = repeats) return Wrap(NativeMethods.eqx_repeat(Ptr, r, repeats.Length), "repeat", this);
+        fixed (long* r = repeats) return Wrap(NativeMethods.eqx_repeat(this, r, repeats.Length), "repeat", this);
     }
 
     /// <summary>Joins tensors along an existing dim.</summary>
@@ -71,7 +71,7 @@ public sealed partial class Tensor
     private static unsafe Tensor Join(ReadOnlySpan<Tensor> tensors, long dim, string operation, delegate*<IntPtr*, int, long, IntPtr> native)
     {
         Span<IntPtr> handles = tensors.Length <= 64 ? stackalloc IntPtr[tensors.Length] : new IntPtr[tensors.Length];
-        for (int i = 0; i < tensors.Length; i++) handles[i] = tensors[i].Ptr;
+        using (new TensorUses(tensors!, handles, nameof(tensors)))
         fixed (IntPtr* p = handles)
         {
             var result = native(p, tensors.Length, dim);
@@ -86,7 +86,7 @@ public sealed partial class Tensor
         if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), $"split size must be positive, got {size}.");
         long length = Size((int)dim);
         int capacity = (int)Math.Max(1, (length + size - 1) / size);
-        return Pieces(capacity, "split", (output, cap) => NativeMethods.eqx_split(Ptr, size, dim, output, cap));
+        return Pieces(capacity, "split", (output, cap) => NativeMethods.eqx_split(this, size, dim, output, cap));
     }
 
     /// <summary>Pieces with the given sizes along <paramref name="dim"/>; the sizes must add up to the dim's size.</summary>
@@ -94,7 +94,7 @@ public sealed partial class Tensor
     {
         return Pieces(sizes.Length, "split_with_sizes", (output, cap) =>
         {
-            fixed (long* s = sizes) return NativeMethods.eqx_split_sizes(Ptr, s, sizes.Length, dim, output, cap);
+            fixed (long* s = sizes) return NativeMethods.eqx_split_sizes(this, s, sizes.Length, dim, output, cap);
         });
     }
 
@@ -102,7 +102,7 @@ public sealed partial class Tensor
     public unsafe Tensor[] Chunk(long chunks, long dim = 0)
     {
         if (chunks <= 0) throw new ArgumentOutOfRangeException(nameof(chunks), $"chunk count must be positive, got {chunks}.");
-        return Pieces((int)chunks, "chunk", (output, cap) => NativeMethods.eqx_chunk(Ptr, chunks, dim, output, cap));
+        return Pieces((int)chunks, "chunk", (output, cap) => NativeMethods.eqx_chunk(this, chunks, dim, output, cap));
     }
 
     private unsafe delegate int PieceWriter(IntPtr* output, int capacity);
@@ -119,35 +119,35 @@ public sealed partial class Tensor
     }
 
     /// <summary>The slice at <paramref name="index"/> of <paramref name="dim"/>, which is removed (a view).</summary>
-    public Tensor Select(long dim, long index) => Wrap(NativeMethods.eqx_select(Ptr, dim, index), "select", this, (dim, index), static a => $"dim={a.dim}, index={a.index}");
+    public Tensor Select(long dim, long index) => Wrap(NativeMethods.eqx_select(this, dim, index), "select", this, (dim, index), static a => $"dim={a.dim}, index={a.index}");
 
     /// <summary>Elements <paramref name="start"/> to <paramref name="end"/> (exclusive) of <paramref name="dim"/> by <paramref name="step"/> (a view).</summary>
     public Tensor Slice(long dim, long? start = null, long? end = null, long step = 1)
     {
         if (step <= 0) throw new ArgumentOutOfRangeException(nameof(step), $"slice step must be positive, got {step}.");
-        return Wrap(NativeMethods.eqx_slice(Ptr, dim, start ?? 0, start.HasValue ? 1 : 0, end ?? 0, end.HasValue ? 1 : 0, step), "slice", this);
+        return Wrap(NativeMethods.eqx_slice(this, dim, start ?? 0, start.HasValue ? 1 : 0, end ?? 0, end.HasValue ? 1 : 0, step), "slice", this);
     }
 
     /// <summary><paramref name="length"/> elements of <paramref name="dim"/> from <paramref name="start"/> (a view).</summary>
-    public Tensor Narrow(long dim, long start, long length) => Wrap(NativeMethods.eqx_narrow(Ptr, dim, start, length), "narrow", this);
+    public Tensor Narrow(long dim, long start, long length) => Wrap(NativeMethods.eqx_narrow(this, dim, start, length), "narrow", this);
 
     /// <summary>Values along <paramref name="dim"/> picked by an i64 <paramref name="index"/> of the same rank.</summary>
-    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.eqx_gather(Ptr, dim, index.Ptr), "gather", this, index);
+    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.eqx_gather(this, dim, index), "gather", this, index);
 
     /// <summary>The slices of <paramref name="dim"/> listed in a 1-D integer <paramref name="index"/>.</summary>
-    public Tensor IndexSelect(long dim, Tensor index) => Wrap(NativeMethods.eqx_index_select(Ptr, dim, index.Ptr), "index_select", this, index);
+    public Tensor IndexSelect(long dim, Tensor index) => Wrap(NativeMethods.eqx_index_select(this, dim, index), "index_select", this, index);
 
     /// <summary>A copy with <paramref name="value"/> where the bool <paramref name="mask"/> is true.</summary>
-    public Tensor MaskedFill(Tensor mask, double value) => Wrap(NativeMethods.eqx_masked_fill(Ptr, mask.Ptr, value), "masked_fill", this, mask);
+    public Tensor MaskedFill(Tensor mask, double value) => Wrap(NativeMethods.eqx_masked_fill(this, mask, value), "masked_fill", this, mask);
 
     /// <summary>One-hot encoding of an integer tensor: a new last dim of <paramref name="classes"/> (i64).</summary>
-    public Tensor OneHot(long classes) => Wrap(NativeMethods.eqx_one_hot(Ptr, classes), "one_hot", this);
+    public Tensor OneHot(long classes) => Wrap(NativeMethods.eqx_one_hot(this, classes), "one_hot", this);
 
     /// <summary>The lower triangle of the last two dims; the rest zero.</summary>
-    public Tensor Tril(long diagonal = 0) => Wrap(NativeMethods.eqx_tril(Ptr, diagonal), "tril", this);
+    public Tensor Tril(long diagonal = 0) => Wrap(NativeMethods.eqx_tril(this, diagonal), "tril", this);
 
     /// <summary>The upper triangle of the last two dims; the rest zero.</summary>
-    public Tensor Triu(long diagonal = 0) => Wrap(NativeMethods.eqx_triu(Ptr, diagonal), "triu", this);
+    public Tensor Triu(long diagonal = 0) => Wrap(NativeMethods.eqx_triu(this, diagonal), "triu", this);
 
     /// <summary>
     /// NumPy-style indexing: integers select (and drop a dim), ranges slice (<c>t[1..3]</c>, <c>t[.., ^1]</c>),
@@ -160,11 +160,12 @@ public sealed partial class Tensor
     /// <summary>Advanced indexing with one optional index tensor per leading dim (null keeps the dim whole).</summary>
     public unsafe Tensor Index(params Tensor?[] indices)
     {
+        ArgumentNullException.ThrowIfNull(indices);
         var handles = new IntPtr[indices.Length];
-        for (int i = 0; i < indices.Length; i++) handles[i] = indices[i]?.Ptr ?? IntPtr.Zero;
+        using (new TensorUses(indices, handles))
         fixed (IntPtr* p = handles)
         {
-            var result = NativeMethods.eqx_index(Ptr, p, indices.Length);
+            var result = NativeMethods.eqx_index(this, p, indices.Length);
             if (result == IntPtr.Zero) throw Failure("index", [this, .. indices]);
             return new Tensor(result);
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Runtime.InteropServices.Marshalling;
 using Equinox.Torch.Interop;
 
 namespace Equinox.Torch;
@@ -9,16 +10,21 @@ namespace Equinox.Torch;
 /// the few that write in place (for optimisers) end in <c>InPlace</c>. A tensor holds native memory: dispose it, or
 /// create it inside a <see cref="TensorScope"/> (<c>using var scope = Torch.Scope();</c>) that disposes it for you.
 /// </summary>
+[NativeMarshalling(typeof(TensorMarshaller))]
 public sealed partial class Tensor : IDisposable
 {
-    // Tensors created outside any scope and at least this large tell the GC about their native memory.
-    private const long PressureThreshold = 64 * 1024;
-
-    // The native at::Tensor*, zero once disposed. Freed by Dispose (directly or through the owning scope) or, for a
-    // tensor no scope owns, by the finalizer of `backstop`.
-    private IntPtr pointer;
+    // The native at::Tensor*. Freed once: by Dispose (directly or through the owning scope) when no native call is
+    // using it, else by the last such call to finish; or, for a tensor no scope owns, by the finalizer of `backstop`.
+    private readonly IntPtr pointer;
     private TensorHandle? backstop;
     private long[]? shape;
+
+    // The native calls using `pointer` right now (TensorMarshaller holds one use per call), plus the Disposed flag,
+    // then the Freed flag, in one word so that "take a use unless disposed" and "free once disposed and unused" are
+    // each one atomic step. An op on another thread then delays a Dispose instead of reading freed memory.
+    private long uses;
+    private const long Disposed = 1L << 61;
+    private const long Freed = 1L << 62;
 
     private Tensor(IntPtr pointer)
     {
@@ -31,8 +37,7 @@ public sealed partial class Tensor : IDisposable
         }
         else
         {
-            long bytes = NativeMethods.eqx_tensor_nbytes(pointer);
-            backstop = new TensorHandle(pointer, bytes >= PressureThreshold ? bytes : 0);
+            backstop = new TensorHandle(pointer, NativeMethods.eqx_tensor_nbytes_unchecked(pointer));
         }
     }
 
@@ -45,38 +50,59 @@ public sealed partial class Tensor : IDisposable
     /// </summary>
     internal void ReleasedToCaller()
     {
-        var p = Volatile.Read(ref pointer);
-        if (p == IntPtr.Zero || backstop is not null) return;
-        var handle = new TensorHandle(p, 0);
-        // Publish the backstop, then look again: a Dispose on another thread claims the pointer before it reads the
-        // backstop (both steps are full fences), so if the pointer is gone now it was freed either through this
-        // backstop or directly, and in both cases the backstop must not free it again.
+        if (IsDisposed || backstop is not null) return;
+        var handle = new TensorHandle(pointer, NativeMethods.eqx_tensor_nbytes_unchecked(pointer));
+        // Publish the backstop, then look again: a Dispose on another thread sets its flag before it reads the
+        // backstop (both steps are full fences), so if the flag is set now the pointer is freed (or will be, by the
+        // last call using it) either through this backstop or directly, and the backstop must not free it again.
         Interlocked.Exchange(ref backstop, handle);
-        if (Volatile.Read(ref pointer) == IntPtr.Zero) handle.Cancel();
+        if (IsDisposed) handle.Cancel();
     }
 
-    internal IntPtr Ptr
+    /// <summary>
+    /// Takes a use of the native tensor for one native call and returns its pointer; <see cref="ReleaseUse"/> gives it
+    /// back. <see cref="Interop.TensorMarshaller"/> does both around every call that takes a <see cref="Tensor"/>.
+    /// </summary>
+    internal IntPtr AcquireUse()
     {
-        get
+        if (Interlocked.Increment(ref uses) >= Disposed)
         {
-            var p = pointer;
-            if (p == IntPtr.Zero) ThrowDisposed();
-            return p;
+            ReleaseUse();
+            ThrowDisposed();
         }
+        return pointer;
+    }
+
+    /// <summary>The native pointer, for a caller holding a use (see <see cref="AcquireUse"/>).</summary>
+    internal IntPtr Pointer => pointer;
+
+    /// <summary>Gives back a use taken by <see cref="AcquireUse"/>; the last use of a disposed tensor frees it.</summary>
+    internal void ReleaseUse()
+    {
+        if (Interlocked.Decrement(ref uses) == Disposed) FreeOnce();
     }
 
     /// <summary>Whether this tensor's native memory has been released.</summary>
-    public bool IsDisposed => pointer == IntPtr.Zero;
+    public bool IsDisposed => Volatile.Read(ref uses) >= Disposed;
 
-    /// <summary>Releases the native tensor now. Safe to call twice, even from two threads; using the tensor afterwards throws.</summary>
+    /// <summary>
+    /// Releases the native tensor now, or, if a native call on another thread is using it, as soon as that call
+    /// returns. Safe to call twice, even from two threads; using the tensor afterwards throws.
+    /// </summary>
     public void Dispose()
     {
-        // The exchange makes exactly one Dispose (or none, for a tensor left to its backstop) free the pointer.
-        var p = Interlocked.Exchange(ref pointer, IntPtr.Zero);
-        if (p == IntPtr.Zero) return;
+        long before = Interlocked.Or(ref uses, Disposed);
+        if (before == 0) FreeOnce(); // else already disposed, or the last call in flight frees it
+    }
+
+    // Runs when the tensor is disposed and unused; the exchange makes exactly one caller free it (a use taken and
+    // given back after Dispose also ends here).
+    private void FreeOnce()
+    {
+        if (Interlocked.CompareExchange(ref uses, Disposed | Freed, Disposed) != Disposed) return;
         var handle = Volatile.Read(ref backstop);
-        if (handle is not null) handle.Release(); // frees p, withdraws the memory pressure, cancels the finalizer
-        else TensorHandle.Free(p);
+        if (handle is not null) handle.Release(); // frees the pointer, withdraws the memory pressure, cancels the finalizer
+        else TensorHandle.Free(pointer);
     }
 
     /// <summary>Wraps a result handle, or throws <see cref="TorchException"/> naming the op and its inputs.</summary>
@@ -125,10 +151,8 @@ public sealed partial class Tensor : IDisposable
         get
         {
             if (shape is not null) return shape;
-            var ptr = Ptr;
-            var result = new long[NativeMethods.eqx_tensor_ndim(ptr)];
-            fixed (long* p = result) NativeMethods.eqx_tensor_shape(ptr, p);
-            GC.KeepAlive(this);
+            var result = new long[NativeMethods.eqx_tensor_ndim(this)];
+            fixed (long* p = result) NativeMethods.eqx_tensor_shape(this, p);
             return shape = result;
         }
     }
@@ -151,8 +175,7 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            var dtype = (DType)NativeMethods.eqx_tensor_dtype(Ptr);
-            GC.KeepAlive(this);
+            var dtype = (DType)NativeMethods.eqx_tensor_dtype(this);
             return dtype;
         }
     }
@@ -162,8 +185,7 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            NativeMethods.eqx_tensor_device(Ptr, out int type, out int index);
-            GC.KeepAlive(this);
+            NativeMethods.eqx_tensor_device(this, out int type, out int index);
             return new Device((DeviceType)type, index);
         }
     }
@@ -173,8 +195,7 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            long count = NativeMethods.eqx_tensor_numel(Ptr);
-            GC.KeepAlive(this);
+            long count = NativeMethods.eqx_tensor_numel(this);
             return count;
         }
     }
@@ -184,8 +205,7 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            long bytes = NativeMethods.eqx_tensor_nbytes(Ptr);
-            GC.KeepAlive(this);
+            long bytes = NativeMethods.eqx_tensor_nbytes(this);
             return bytes;
         }
     }
@@ -193,18 +213,14 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Whether both objects refer to the same native tensor (not merely equal values).</summary>
     public bool IsSameAs(Tensor other)
     {
-        bool same = NativeMethods.eqx_tensor_same(Ptr, other.Ptr) != 0;
-        GC.KeepAlive(this);
-        GC.KeepAlive(other);
+        bool same = NativeMethods.eqx_tensor_same(this, other) != 0;
         return same;
     }
 
     /// <summary>Whether both tensors view the same memory (one is a view or alias of the other).</summary>
     public bool SharesStorageWith(Tensor other)
     {
-        bool shares = NativeMethods.eqx_tensor_shares_storage(Ptr, other.Ptr) != 0;
-        GC.KeepAlive(this);
-        GC.KeepAlive(other);
+        bool shares = NativeMethods.eqx_tensor_shares_storage(this, other) != 0;
         return shares;
     }
 

@@ -5,7 +5,9 @@ namespace Equinox.Torch;
 
 /// <summary>
 /// The finalizer backstop for a native <c>at::Tensor*</c> that no <see cref="TensorScope"/> owns: it frees the tensor
-/// if its <see cref="Tensor"/> is collected undisposed. A tensor created inside a scope gets none, because the scope
+/// if its <see cref="Tensor"/> is collected undisposed, and tells the GC about the native bytes it holds, whatever
+/// their size, so that a loop making small unscoped tensors triggers collections (and so these finalizers) long
+/// before their native memory piles up. A tensor created inside a scope gets none, because the scope
 /// frees it (and <see cref="TensorScope"/>'s per-thread state frees what a thread left open when it ended); one is
 /// attached when a tensor leaves its last scope through <see cref="TensorScope.MoveOut(Tensor)"/>.
 /// </summary>
@@ -25,13 +27,36 @@ internal sealed class TensorHandle : CriticalFinalizerObject
     {
         this.pointer = pointer;
         this.memoryPressure = memoryPressure;
-        if (memoryPressure > 0) GC.AddMemoryPressure(memoryPressure);
+        Pressure.Add(memoryPressure);
     }
 
     ~TensorHandle()
     {
         Free(pointer);
-        if (memoryPressure > 0) GC.RemoveMemoryPressure(memoryPressure);
+        Pressure.Remove(memoryPressure);
+    }
+
+    // GC.AddMemoryPressure costs an interlocked update and a check of the GC's budget per call, a large share of an
+    // op on a small tensor; so each thread adds (and removes) in steps of at least `Step` bytes. What is still pending
+    // is at most one step per thread: the GC hears of every byte but the last megabyte.
+    private static class Pressure
+    {
+        private const long Step = 1 << 20;
+        [ThreadStatic] private static long added, removed;
+
+        public static void Add(long bytes)
+        {
+            if ((added += bytes) < Step) return;
+            GC.AddMemoryPressure(added);
+            added = 0;
+        }
+
+        public static void Remove(long bytes)
+        {
+            if ((removed += bytes) < Step) return;
+            GC.RemoveMemoryPressure(removed);
+            removed = 0;
+        }
     }
 
     // ---- the live-tensor count ------------------------------------------------------------------------------------
@@ -97,13 +122,23 @@ internal sealed class TensorHandle : CriticalFinalizerObject
     {
         GC.SuppressFinalize(this);
         Free(pointer);
-        if (memoryPressure > 0) GC.RemoveMemoryPressure(memoryPressure);
+        Withdraw();
     }
 
-    /// <summary>Stands down without freeing: the tensor was freed by other means.</summary>
+    /// <summary>
+    /// Stands down without freeing: the tensor was freed by other means. A backstop published while its tensor was
+    /// being disposed on another thread can see both this and <see cref="Release"/>.
+    /// </summary>
     internal void Cancel()
     {
         GC.SuppressFinalize(this);
-        if (memoryPressure > 0) GC.RemoveMemoryPressure(memoryPressure);
+        Withdraw();
+    }
+
+    private int withdrawn;
+
+    private void Withdraw()
+    {
+        if (Interlocked.Exchange(ref withdrawn, 1) == 0) Pressure.Remove(memoryPressure);
     }
 }

@@ -38,14 +38,14 @@ internal static class Functorch
         internal long BatchSize { get; }
 
         internal Tensor AddBatchDim(Tensor t, int axis) =>
-            Tensor.Wrap(NativeMethods.eqx_vmap_add_batch_dim(t.Ptr, axis, Level), "vmap_add_batch_dim", t);
+            Tensor.Wrap(NativeMethods.eqx_vmap_add_batch_dim(t, axis, Level), "vmap_add_batch_dim", t);
 
         internal Tensor RemoveBatchDim(Tensor t, int axis) =>
-            Tensor.Wrap(NativeMethods.eqx_vmap_remove_batch_dim(t.Ptr, Level, BatchSize, axis), "vmap_remove_batch_dim", t);
+            Tensor.Wrap(NativeMethods.eqx_vmap_remove_batch_dim(t, Level, BatchSize, axis), "vmap_remove_batch_dim", t);
 
         internal bool IsBatched(Tensor t)
         {
-            int batched = NativeMethods.eqx_vmap_is_batched(t.Ptr, Level);
+            int batched = NativeMethods.eqx_vmap_is_batched(t, Level);
             GC.KeepAlive(t);
             if (batched < 0) throw Tensor.Failure("vmap_is_batched", [t]);
             return batched != 0;
@@ -78,21 +78,19 @@ internal static class Functorch
         internal long Level { get; }
 
         internal Tensor Wrap(Tensor t, bool requiresGrad) =>
-            Tensor.Wrap(NativeMethods.eqx_grad_layer_wrap(t.Ptr, Level, requiresGrad ? 1 : 0), "grad_layer_wrap", t);
+            Tensor.Wrap(NativeMethods.eqx_grad_layer_wrap(t, Level, requiresGrad ? 1 : 0), "grad_layer_wrap", t);
 
-        internal Tensor Unwrap(Tensor t) => Tensor.Wrap(NativeMethods.eqx_grad_layer_unwrap(t.Ptr, Level), "grad_layer_unwrap", t);
+        internal Tensor Unwrap(Tensor t) => Tensor.Wrap(NativeMethods.eqx_grad_layer_unwrap(t, Level), "grad_layer_unwrap", t);
 
         /// <summary>Gradients of a scalar output with respect to wrapped inputs; zeros for inputs it does not use.</summary>
         internal unsafe Tensor[] Grad(Tensor output, Tensor[] inputs)
         {
             var ins = new IntPtr[inputs.Length];
             var outs = new IntPtr[inputs.Length];
-            for (int i = 0; i < ins.Length; i++) ins[i] = inputs[i].Ptr;
             int status;
+            using (new TensorUses(inputs, ins, nameof(inputs)))
             fixed (IntPtr* x = ins) fixed (IntPtr* g = outs)
-                status = NativeMethods.eqx_grad_layer_grad(output.Ptr, x, ins.Length, g);
-            GC.KeepAlive(output);
-            GC.KeepAlive(inputs);
+                status = NativeMethods.eqx_grad_layer_grad(output, x, ins.Length, g);
             if (status < 0) throw Tensor.Failure("grad", [output, .. inputs]);
             var grads = new Tensor[outs.Length];
             for (int i = 0; i < grads.Length; i++) grads[i] = Tensor.Wrap(outs[i], "grad", output);

@@ -132,7 +132,7 @@ internal sealed class JitKeyBuilder
     internal unsafe void ComputeSignature()
     {
         if (pointers.Length < LeafCount) pointers = new IntPtr[Math.Max(LeafCount, pointers.Length * 2)];
-        for (int i = 0; i < LeafCount; i++) pointers[i] = Leaves[i] is { } leaf ? leaf.Ptr : IntPtr.Zero;
+        using var uses = new TensorUses(Leaves.AsSpan(0, LeafCount), pointers);
         while (true)
         {
             long written;
@@ -146,7 +146,6 @@ internal sealed class JitKeyBuilder
             }
             Signature = new long[Math.Max(written, Signature.Length * 2L)];
         }
-        GC.KeepAlive(Leaves);
     }
 
     /// <summary>Whether this call's key is <paramref name="entry"/>'s: same items, equal statics, same signature.</summary>

@@ -4,8 +4,8 @@ namespace Equinox.Torch.Interop;
 
 internal static unsafe partial class NativeMethods
 {
-    [LibraryImport(Library)] internal static partial IntPtr eqx_with_requires_grad(IntPtr a, int requiresGrad);
-    [LibraryImport(Library)] internal static partial IntPtr eqx_detach(IntPtr a);
+    [LibraryImport(Library)] internal static partial IntPtr eqx_with_requires_grad(Tensor a, int requiresGrad);
+    [LibraryImport(Library)] internal static partial IntPtr eqx_detach(Tensor a);
     [LibraryImport(Library)]
     internal static partial int eqx_grad(IntPtr* outputs, IntPtr* gradOutputs, int noutputs, IntPtr* inputs,
         int ninputs, int retainGraph, int createGraph, IntPtr* output);
