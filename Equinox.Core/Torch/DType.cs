@@ -50,6 +50,14 @@ public static class DTypeExtensions
         _ => $"dtype{(int)dtype}",
     };
 
+    /// <summary>Whether <paramref name="dtype"/> is one of the named members (a cast integer may be anything).</summary>
+    public static bool IsDefined(this DType dtype) => dtype.ShortName() != $"dtype{(int)dtype}";
+
+    /// <summary>For messages: <c>dtype=f32</c>, or what is wrong with a value that names no dtype.</summary>
+    internal static string Describe(this DType dtype) => dtype.IsDefined()
+        ? $"dtype={dtype.ShortName()}"
+        : $"dtype=(DType){(int)dtype}, which is not a DType: use a member such as DType.Float32";
+
     /// <summary>Bytes per element.</summary>
     public static int ElementSize(this DType dtype) => dtype switch
     {

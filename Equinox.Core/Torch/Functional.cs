@@ -48,57 +48,66 @@ public static unsafe class Functional
     public static Tensor Convolution(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation,
         bool transposed, long[] outputPadding, long groups, string operation = "convolution")
     {
+        ArgumentNullException.ThrowIfNull(stride);
+        ArgumentNullException.ThrowIfNull(padding);
+        ArgumentNullException.ThrowIfNull(dilation);
+        ArgumentNullException.ThrowIfNull(outputPadding);
         fixed (long* s = stride) fixed (long* p = padding) fixed (long* d = dilation) fixed (long* o = outputPadding)
-            return Tensor.Wrap(NativeMethods.eqx_convolution(input, weight, bias, s, stride.Length,
+            return Tensor.Wrap(NativeMethods.eqx_convolution(Tensor.Required(input), Tensor.Required(weight), bias, s, stride.Length,
                 p, padding.Length, d, dilation.Length, transposed ? 1 : 0, o, outputPadding.Length, groups), operation, input, weight, bias);
     }
 
     /// <summary>Max pooling over 1, 2 or 3 spatial dims (the kernel's length says which); stride defaults to the kernel.</summary>
     public static Tensor MaxPool(Tensor input, long[] kernel, long[]? stride = null, long[]? padding = null, long[]? dilation = null, bool ceilMode = false)
     {
+        ArgumentNullException.ThrowIfNull(kernel);
         var s = stride ?? kernel;
         var p = padding ?? new long[kernel.Length];
         var d = dilation ?? Ones(kernel.Length);
         fixed (long* k = kernel) fixed (long* sp = s) fixed (long* pp = p) fixed (long* dp = d)
-            return Tensor.Wrap(NativeMethods.eqx_max_pool(input, k, kernel.Length, sp, s.Length, pp, p.Length, dp, d.Length, ceilMode ? 1 : 0),
+            return Tensor.Wrap(NativeMethods.eqx_max_pool(Tensor.Required(input), k, kernel.Length, sp, s.Length, pp, p.Length, dp, d.Length, ceilMode ? 1 : 0),
                 PoolName("max_pool", kernel.Length), input);
     }
 
     /// <summary>Average pooling over 1, 2 or 3 spatial dims; stride defaults to the kernel.</summary>
     public static Tensor AvgPool(Tensor input, long[] kernel, long[]? stride = null, long[]? padding = null, bool ceilMode = false, bool countIncludePad = true)
     {
+        ArgumentNullException.ThrowIfNull(kernel);
         var s = stride ?? kernel;
         var p = padding ?? new long[kernel.Length];
         fixed (long* k = kernel) fixed (long* sp = s) fixed (long* pp = p)
-            return Tensor.Wrap(NativeMethods.eqx_avg_pool(input, k, kernel.Length, sp, s.Length, pp, p.Length, ceilMode ? 1 : 0, countIncludePad ? 1 : 0),
+            return Tensor.Wrap(NativeMethods.eqx_avg_pool(Tensor.Required(input), k, kernel.Length, sp, s.Length, pp, p.Length, ceilMode ? 1 : 0, countIncludePad ? 1 : 0),
                 PoolName("avg_pool", kernel.Length), input);
     }
 
     /// <summary>Average pooling to a fixed output size over 1, 2 or 3 spatial dims.</summary>
     public static Tensor AdaptiveAvgPool(Tensor input, params long[] outputSize)
     {
+        ArgumentNullException.ThrowIfNull(outputSize);
         fixed (long* o = outputSize)
-            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input, o, outputSize.Length, 0), PoolName("adaptive_avg_pool", outputSize.Length), input);
+            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(Tensor.Required(input), o, outputSize.Length, 0), PoolName("adaptive_avg_pool", outputSize.Length), input);
     }
 
     /// <summary>Max pooling to a fixed output size over 1, 2 or 3 spatial dims.</summary>
     public static Tensor AdaptiveMaxPool(Tensor input, params long[] outputSize)
     {
+        ArgumentNullException.ThrowIfNull(outputSize);
         fixed (long* o = outputSize)
-            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(input, o, outputSize.Length, 1), PoolName("adaptive_max_pool", outputSize.Length), input);
+            return Tensor.Wrap(NativeMethods.eqx_adaptive_pool(Tensor.Required(input), o, outputSize.Length, 1), PoolName("adaptive_max_pool", outputSize.Length), input);
     }
 
     /// <summary>Normalises over the trailing <paramref name="normalizedShape"/> dims, then scales and shifts.</summary>
     public static Tensor LayerNorm(Tensor input, long[] normalizedShape, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5)
     {
+        ArgumentNullException.ThrowIfNull(normalizedShape);
         fixed (long* s = normalizedShape)
-            return Tensor.Wrap(NativeMethods.eqx_layer_norm(input, s, normalizedShape.Length, weight, bias, eps),
+            return Tensor.Wrap(NativeMethods.eqx_layer_norm(Tensor.Required(input), s, normalizedShape.Length, weight, bias, eps),
                 "layer_norm", input, weight, bias);
     }
 
     /// <summary>Normalises channels in <paramref name="groups"/> groups (input <c>[N, C, ...]</c>).</summary>
     public static Tensor GroupNorm(Tensor input, long groups, Tensor? weight = null, Tensor? bias = null, double eps = 1e-5) =>
-        Tensor.Wrap(NativeMethods.eqx_group_norm(input, groups, weight, bias, eps),
+        Tensor.Wrap(NativeMethods.eqx_group_norm(Tensor.Required(input), groups, weight, bias, eps),
             "group_norm", input, weight, bias);
 
     /// <summary>
@@ -118,7 +127,7 @@ public static unsafe class Functional
             mean = training ? runningMean?.Clone() : runningMean?.Alias();
             variance = training ? runningVar?.Clone() : runningVar?.Alias();
         }
-        var output = Tensor.Wrap(NativeMethods.eqx_batch_norm(input, weight, bias,
+        var output = Tensor.Wrap(NativeMethods.eqx_batch_norm(Tensor.Required(input), weight, bias,
             mean, variance, training ? 1 : 0, momentum, eps), "batch_norm", input, weight, bias, runningMean, runningVar);
         return (output, mean, variance);
     }
@@ -127,10 +136,13 @@ public static unsafe class Functional
     /// Inverted dropout: zeroes each element with probability <paramref name="p"/> (mask drawn from
     /// <paramref name="key"/>) and scales the rest by 1/(1-p). With <paramref name="training"/> false it returns the input.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="p"/> is NaN or outside [0, 1].</exception>
     public static Tensor Dropout(Tensor input, double p, Key key, bool training = true)
     {
-        if (!training) return input.Alias();
-        return Tensor.Wrap(NativeMethods.eqx_dropout(input, p, key.Seed), "dropout", input);
+        if (!(p >= 0 && p <= 1)) // NaN fails both comparisons
+            throw new ArgumentOutOfRangeException(nameof(p), p, $"Dropout's p is the probability of zeroing an element, so it must be in [0, 1]; got {p}.");
+        if (!training) return Tensor.Required(input).Alias();
+        return Tensor.Wrap(NativeMethods.eqx_dropout(Tensor.Required(input), p, key.Seed), "dropout", input);
     }
 
     /// <summary>Rows of <paramref name="weight"/> picked by integer <paramref name="indices"/>.</summary>
@@ -140,27 +152,30 @@ public static unsafe class Functional
         long padding = -1;
         if (paddingIndex is long p)
         {
-            long rows = weight.Size(0);
+            long rows = Tensor.Required(weight).Size(0);
             if (p < -rows || p >= rows)
                 throw new ArgumentOutOfRangeException(nameof(paddingIndex), $"paddingIndex {p} is outside the {rows} rows of the embedding weight {weight.Describe()}.");
             padding = p < 0 ? p + rows : p;
         }
-        return Tensor.Wrap(NativeMethods.eqx_embedding(weight, indices, padding), "embedding", weight, indices);
+        var result = NativeMethods.eqx_embedding(Tensor.Required(weight), Tensor.Required(indices), padding);
+        if (result == IntPtr.Zero)
+            throw Tensor.Failure("embedding", [weight, indices], null, Tensor.FindIndexOutOfRange(indices, weight, 0));
+        return Tensor.Wrap(result, "embedding", weight, indices);
     }
 
     /// <summary>Cross-entropy of logits <c>[N, C, ...]</c> against class indices (i64) or class probabilities.</summary>
     public static Tensor CrossEntropy(Tensor logits, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean,
         long ignoreIndex = -100, double labelSmoothing = 0) =>
-        Tensor.Wrap(NativeMethods.eqx_cross_entropy(logits, target, weight, (long)reduction, ignoreIndex, labelSmoothing),
+        Tensor.Wrap(NativeMethods.eqx_cross_entropy(Tensor.Required(logits), Tensor.Required(target), weight, (long)reduction, ignoreIndex, labelSmoothing),
             "cross_entropy", logits, target, weight);
 
     /// <summary>Mean squared error.</summary>
     public static Tensor MseLoss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Tensor.Wrap(NativeMethods.eqx_mse_loss(input, target, (long)reduction), "mse_loss", input, target);
+        Tensor.Wrap(NativeMethods.eqx_mse_loss(Tensor.Required(input), Tensor.Required(target), (long)reduction), "mse_loss", input, target);
 
     /// <summary>Binary cross-entropy on logits, computed stably.</summary>
     public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean) =>
-        Tensor.Wrap(NativeMethods.eqx_binary_cross_entropy_with_logits(logits, target, (long)reduction), "binary_cross_entropy_with_logits", logits, target);
+        Tensor.Wrap(NativeMethods.eqx_binary_cross_entropy_with_logits(Tensor.Required(logits), Tensor.Required(target), (long)reduction), "binary_cross_entropy_with_logits", logits, target);
 
     // The op name for messages, e.g. max_pool2d (constants: no allocation per call).
     private static string PoolName(string kind, int spatialDims) => (kind, spatialDims) switch

@@ -6,12 +6,17 @@ public sealed partial class Tensor
 {
     /// <summary>A tensor holding a copy of <paramref name="data"/>; the shape defaults to one dimension.</summary>
     /// <exception cref="ArgumentException">The shape's element count differs from the data's length.</exception>
-    public static Tensor FromArray<T>(T[] data, params long[] shape) where T : unmanaged =>
-        FromSpan<T>(data, shape.Length == 0 ? [data.LongLength] : shape);
+    public static Tensor FromArray<T>(T[] data, params long[] shape) where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(shape);
+        return FromSpan<T>(data, shape.Length == 0 ? [data.LongLength] : shape);
+    }
 
     /// <summary>A 2-D tensor holding a copy of a rectangular array.</summary>
     public static unsafe Tensor FromArray<T>(T[,] data) where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(data);
         fixed (T* p = data)
             return FromSpan(new ReadOnlySpan<T>(p, data.Length), data.GetLength(0), data.GetLength(1));
     }
@@ -23,6 +28,9 @@ public sealed partial class Tensor
         foreach (var s in shape)
         {
             if (s < 0) throw new ArgumentException($"shape [{string.Join(",", shape.ToArray())}] has a negative size.", nameof(shape));
+            if (s != 0 && count > long.MaxValue / s)
+                throw new ArgumentException(
+                    $"shape [{string.Join(",", shape.ToArray())}] holds more than {long.MaxValue} elements; no tensor can.", nameof(shape));
             count *= s;
         }
         if (count != data.Length)
@@ -31,7 +39,7 @@ public sealed partial class Tensor
         var dtype = DTypeExtensions.Of<T>();
         fixed (T* p = data)
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_from_data(p, s, shape.Length, (int)dtype), "from_array");
+            return Wrap(NativeMethods.eqx_from_data(p, s, shape.Length, (int)dtype), "from_array", dtype);
     }
 
     /// <summary>A 0-dimensional f32 tensor.</summary>
@@ -41,14 +49,14 @@ public sealed partial class Tensor
     public static Tensor Scalar(double value, DType dtype = DType.Float64, Device? device = null)
     {
         var d = device ?? Device.Cpu;
-        return Wrap(NativeMethods.eqx_scalar_tensor(value, (long)value, 0, (int)dtype, (int)d.Type, d.Index), "scalar");
+        return Wrap(NativeMethods.eqx_scalar_tensor(value, (long)value, 0, (int)dtype, (int)d.Type, d.Index), "scalar", dtype);
     }
 
     /// <summary>A 0-dimensional integer tensor (i64 unless stated).</summary>
     public static Tensor Scalar(long value, DType dtype = DType.Int64, Device? device = null)
     {
         var d = device ?? Device.Cpu;
-        return Wrap(NativeMethods.eqx_scalar_tensor(value, value, 1, (int)dtype, (int)d.Type, d.Index), "scalar");
+        return Wrap(NativeMethods.eqx_scalar_tensor(value, value, 1, (int)dtype, (int)d.Type, d.Index), "scalar", dtype);
     }
 
     /// <summary>A 0-dimensional bool tensor.</summary>
@@ -69,25 +77,28 @@ public sealed partial class Tensor
     /// <summary>A tensor filled with <paramref name="value"/> (f32 unless stated).</summary>
     public static unsafe Tensor Full(long[] shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_full(s, shape.Length, value, (long)value, 0, (int)dtype, (int)d.Type, d.Index), "full");
+            return Wrap(NativeMethods.eqx_full(s, shape.Length, value, (long)value, 0, (int)dtype, (int)d.Type, d.Index), "full", dtype);
     }
 
     /// <summary>A tensor filled with the integer <paramref name="value"/> (i64 unless stated).</summary>
     public static unsafe Tensor Full(long[] shape, long value, DType dtype = DType.Int64, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_full(s, shape.Length, value, value, 1, (int)dtype, (int)d.Type, d.Index), "full");
+            return Wrap(NativeMethods.eqx_full(s, shape.Length, value, value, 1, (int)dtype, (int)d.Type, d.Index), "full", dtype);
     }
 
     /// <summary>An uninitialised tensor: its values are whatever the memory held.</summary>
     public static unsafe Tensor Empty(long[] shape, DType dtype = DType.Float32, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_empty(s, shape.Length, (int)dtype, (int)d.Type, d.Index), "empty");
+            return Wrap(NativeMethods.eqx_empty(s, shape.Length, (int)dtype, (int)d.Type, d.Index), "empty", dtype);
     }
 
     /// <summary>Zeros with this tensor's shape, dtype and device.</summary>
@@ -106,28 +117,28 @@ public sealed partial class Tensor
     public static Tensor Arange(long start, long end, long step = 1, DType dtype = DType.Int64, Device? device = null)
     {
         var d = device ?? Device.Cpu;
-        return Wrap(NativeMethods.eqx_arange(start, end, step, (int)dtype, (int)d.Type, d.Index), "arange");
+        return Wrap(NativeMethods.eqx_arange(start, end, step, (int)dtype, (int)d.Type, d.Index), "arange", dtype);
     }
 
     /// <summary>Floating-point <c>start, start+step, ...</c> below <paramref name="end"/> (f32 unless stated).</summary>
     public static Tensor Arange(double start, double end, double step, DType dtype = DType.Float32, Device? device = null)
     {
         var d = device ?? Device.Cpu;
-        return Wrap(NativeMethods.eqx_arange(start, end, step, (int)dtype, (int)d.Type, d.Index), "arange");
+        return Wrap(NativeMethods.eqx_arange(start, end, step, (int)dtype, (int)d.Type, d.Index), "arange", dtype);
     }
 
     /// <summary><paramref name="steps"/> evenly spaced values from start to end inclusive (f32 unless stated).</summary>
     public static Tensor Linspace(double start, double end, long steps, DType dtype = DType.Float32, Device? device = null)
     {
         var d = device ?? Device.Cpu;
-        return Wrap(NativeMethods.eqx_linspace(start, end, steps, (int)dtype, (int)d.Type, d.Index), "linspace");
+        return Wrap(NativeMethods.eqx_linspace(start, end, steps, (int)dtype, (int)d.Type, d.Index), "linspace", dtype);
     }
 
     /// <summary>The n×m identity (m defaults to n; f32 unless stated).</summary>
     public static Tensor Eye(long n, long? m = null, DType dtype = DType.Float32, Device? device = null)
     {
         var d = device ?? Device.Cpu;
-        return Wrap(NativeMethods.eqx_eye(n, m ?? n, (int)dtype, (int)d.Type, d.Index), "eye");
+        return Wrap(NativeMethods.eqx_eye(n, m ?? n, (int)dtype, (int)d.Type, d.Index), "eye", dtype);
     }
 
     // ---- random draws: each takes the key explicitly and depends on nothing else -------------------------------
@@ -135,38 +146,42 @@ public sealed partial class Tensor
     /// <summary>Standard normal samples (f32 unless stated), determined by <paramref name="key"/> alone.</summary>
     public static unsafe Tensor Normal(Key key, long[] shape, DType dtype = DType.Float32, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         RequireFloat(dtype, "Normal");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_normal(s, shape.Length, key.Seed, (int)dtype, (int)d.Type, d.Index), "normal");
+            return Wrap(NativeMethods.eqx_normal(s, shape.Length, key.Seed, (int)dtype, (int)d.Type, d.Index), "normal", dtype);
     }
 
     /// <summary>Uniform samples in [low, high) (f32 unless stated), determined by <paramref name="key"/> alone.</summary>
     public static unsafe Tensor Uniform(Key key, long[] shape, double low = 0, double high = 1, DType dtype = DType.Float32, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         RequireFloat(dtype, "Uniform");
         if (!(low < high)) throw new ArgumentException($"Uniform needs low < high, got [{low}, {high}).");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_uniform(s, shape.Length, key.Seed, low, high, (int)dtype, (int)d.Type, d.Index), "uniform");
+            return Wrap(NativeMethods.eqx_uniform(s, shape.Length, key.Seed, low, high, (int)dtype, (int)d.Type, d.Index), "uniform", dtype);
     }
 
     /// <summary>Integers in [low, high) (i64 unless stated), determined by <paramref name="key"/> alone.</summary>
     public static unsafe Tensor RandInt(Key key, long[] shape, long low, long high, DType dtype = DType.Int64, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         if (low >= high) throw new ArgumentException($"RandInt needs low < high, got [{low}, {high}).");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_randint(s, shape.Length, key.Seed, low, high, (int)dtype, (int)d.Type, d.Index), "randint");
+            return Wrap(NativeMethods.eqx_randint(s, shape.Length, key.Seed, low, high, (int)dtype, (int)d.Type, d.Index), "randint", dtype);
     }
 
     /// <summary>Bernoulli(p) samples as 0/1 (bool unless stated), determined by <paramref name="key"/> alone.</summary>
     public static unsafe Tensor Bernoulli(Key key, long[] shape, double p = 0.5, DType dtype = DType.Bool, Device? device = null)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"Bernoulli needs 0 <= p <= 1, got {p}.");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
-            return Wrap(NativeMethods.eqx_bernoulli(s, shape.Length, key.Seed, p, (int)dtype, (int)d.Type, d.Index), "bernoulli");
+            return Wrap(NativeMethods.eqx_bernoulli(s, shape.Length, key.Seed, p, (int)dtype, (int)d.Type, d.Index), "bernoulli", dtype);
     }
 
     private static void RequireFloat(DType dtype, string operation)
@@ -225,7 +240,7 @@ public sealed partial class Tensor
     // ---- conversions -----------------------------------------------------------------------------------------
 
     /// <summary>A copy with another element type (this tensor itself when it already has it).</summary>
-    public Tensor To(DType dtype) => Wrap(NativeMethods.eqx_to_dtype(this, (int)dtype), "to_dtype", this);
+    public Tensor To(DType dtype) => Wrap(NativeMethods.eqx_to_dtype(this, (int)dtype), "to_dtype", dtype, this);
 
     /// <summary>A copy on another device (an alias when it is already there).</summary>
     public Tensor To(Device device) => Wrap(NativeMethods.eqx_to_device(this, (int)device.Type, device.Index), "to_device", this);

@@ -52,41 +52,41 @@ public sealed partial class Tensor
     /// <summary>Elementwise logical not (bool).</summary>
     public Tensor LogicalNot() => Wrap(NativeMethods.eqx_logical_not(this), "logical_not", this);
     /// <summary>Elementwise sum, broadcasting.</summary>
-    public Tensor Add(Tensor other) => Wrap(NativeMethods.eqx_add(this, other), "add", this, other);
+    public Tensor Add(Tensor other) => Wrap(NativeMethods.eqx_add(this, Required(other)), "add", this, other);
     /// <summary>Elementwise difference, broadcasting.</summary>
-    public Tensor Sub(Tensor other) => Wrap(NativeMethods.eqx_sub(this, other), "sub", this, other);
+    public Tensor Sub(Tensor other) => Wrap(NativeMethods.eqx_sub(this, Required(other)), "sub", this, other);
     /// <summary>Elementwise product, broadcasting.</summary>
-    public Tensor Mul(Tensor other) => Wrap(NativeMethods.eqx_mul(this, other), "mul", this, other);
+    public Tensor Mul(Tensor other) => Wrap(NativeMethods.eqx_mul(this, Required(other)), "mul", this, other);
     /// <summary>Elementwise true division, broadcasting.</summary>
-    public Tensor Div(Tensor other) => Wrap(NativeMethods.eqx_div(this, other), "div", this, other);
+    public Tensor Div(Tensor other) => Wrap(NativeMethods.eqx_div(this, Required(other)), "div", this, other);
     /// <summary>Elementwise power, broadcasting.</summary>
-    public Tensor Pow(Tensor other) => Wrap(NativeMethods.eqx_pow(this, other), "pow", this, other);
+    public Tensor Pow(Tensor other) => Wrap(NativeMethods.eqx_pow(this, Required(other)), "pow", this, other);
     /// <summary>Elementwise remainder with the divisor's sign (Python's %).</summary>
-    public Tensor Remainder(Tensor other) => Wrap(NativeMethods.eqx_remainder(this, other), "remainder", this, other);
+    public Tensor Remainder(Tensor other) => Wrap(NativeMethods.eqx_remainder(this, Required(other)), "remainder", this, other);
     /// <summary>Elementwise maximum, broadcasting.</summary>
-    public Tensor Maximum(Tensor other) => Wrap(NativeMethods.eqx_maximum(this, other), "maximum", this, other);
+    public Tensor Maximum(Tensor other) => Wrap(NativeMethods.eqx_maximum(this, Required(other)), "maximum", this, other);
     /// <summary>Elementwise minimum, broadcasting.</summary>
-    public Tensor Minimum(Tensor other) => Wrap(NativeMethods.eqx_minimum(this, other), "minimum", this, other);
+    public Tensor Minimum(Tensor other) => Wrap(NativeMethods.eqx_minimum(this, Required(other)), "minimum", this, other);
     /// <summary>Elementwise ==, broadcasting (bool).</summary>
-    public Tensor Eq(Tensor other) => Wrap(NativeMethods.eqx_eq(this, other), "eq", this, other);
+    public Tensor Eq(Tensor other) => Wrap(NativeMethods.eqx_eq(this, Required(other)), "eq", this, other);
     /// <summary>Elementwise !=, broadcasting (bool).</summary>
-    public Tensor Ne(Tensor other) => Wrap(NativeMethods.eqx_ne(this, other), "ne", this, other);
+    public Tensor Ne(Tensor other) => Wrap(NativeMethods.eqx_ne(this, Required(other)), "ne", this, other);
     /// <summary>Elementwise &lt;, broadcasting (bool).</summary>
-    public Tensor Lt(Tensor other) => Wrap(NativeMethods.eqx_lt(this, other), "lt", this, other);
+    public Tensor Lt(Tensor other) => Wrap(NativeMethods.eqx_lt(this, Required(other)), "lt", this, other);
     /// <summary>Elementwise &lt;=, broadcasting (bool).</summary>
-    public Tensor Le(Tensor other) => Wrap(NativeMethods.eqx_le(this, other), "le", this, other);
+    public Tensor Le(Tensor other) => Wrap(NativeMethods.eqx_le(this, Required(other)), "le", this, other);
     /// <summary>Elementwise &gt;, broadcasting (bool).</summary>
-    public Tensor Gt(Tensor other) => Wrap(NativeMethods.eqx_gt(this, other), "gt", this, other);
+    public Tensor Gt(Tensor other) => Wrap(NativeMethods.eqx_gt(this, Required(other)), "gt", this, other);
     /// <summary>Elementwise &gt;=, broadcasting (bool).</summary>
-    public Tensor Ge(Tensor other) => Wrap(NativeMethods.eqx_ge(this, other), "ge", this, other);
+    public Tensor Ge(Tensor other) => Wrap(NativeMethods.eqx_ge(this, Required(other)), "ge", this, other);
     /// <summary>Elementwise logical and (bool).</summary>
-    public Tensor LogicalAnd(Tensor other) => Wrap(NativeMethods.eqx_logical_and(this, other), "logical_and", this, other);
+    public Tensor LogicalAnd(Tensor other) => Wrap(NativeMethods.eqx_logical_and(this, Required(other)), "logical_and", this, other);
     /// <summary>Elementwise logical or (bool).</summary>
-    public Tensor LogicalOr(Tensor other) => Wrap(NativeMethods.eqx_logical_or(this, other), "logical_or", this, other);
+    public Tensor LogicalOr(Tensor other) => Wrap(NativeMethods.eqx_logical_or(this, Required(other)), "logical_or", this, other);
     /// <summary>Elementwise logical xor (bool).</summary>
-    public Tensor LogicalXor(Tensor other) => Wrap(NativeMethods.eqx_logical_xor(this, other), "logical_xor", this, other);
+    public Tensor LogicalXor(Tensor other) => Wrap(NativeMethods.eqx_logical_xor(this, Required(other)), "logical_xor", this, other);
     /// <summary>Matrix product with NumPy's matmul rules (batched, broadcasting, 1-D promoted).</summary>
-    public Tensor Matmul(Tensor other) => Wrap(NativeMethods.eqx_matmul(this, other), "matmul", this, other);
+    public Tensor Matmul(Tensor other) => Wrap(NativeMethods.eqx_matmul(this, Required(other)), "matmul", this, other);
     /// <summary>Add with a floating-point scalar (an integer tensor is promoted to the default float).</summary>
     public Tensor Add(double other) => Wrap(NativeMethods.eqx_add_scalar(this, other, 0, 0), "add", this);
     /// <summary>Add with an integer scalar (an integer tensor stays integral).</summary>

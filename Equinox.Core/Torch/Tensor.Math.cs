@@ -23,9 +23,9 @@ public sealed partial class Tensor
     /// <summary>Subtracts an integer scalar.</summary>
     public static Tensor operator -(Tensor a, long b) => a.Sub(b);
     /// <summary>A scalar minus each element.</summary>
-    public static Tensor operator -(double a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(b, a, 0, 0), "rsub", b);
+    public static Tensor operator -(double a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(Required(b), a, 0, 0), "rsub", b);
     /// <summary>An integer scalar minus each element.</summary>
-    public static Tensor operator -(long a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(b, a, a, 1), "rsub", b);
+    public static Tensor operator -(long a, Tensor b) => Wrap(NativeMethods.eqx_rsub_scalar(Required(b), a, a, 1), "rsub", b);
     /// <summary>Elementwise negation.</summary>
     public static Tensor operator -(Tensor a) => a.Neg();
 
@@ -47,7 +47,7 @@ public sealed partial class Tensor
     /// <summary>Divides by an integer scalar (true division).</summary>
     public static Tensor operator /(Tensor a, long b) => a.Div(b);
     /// <summary>A scalar divided by each element.</summary>
-    public static Tensor operator /(double a, Tensor b) => Wrap(NativeMethods.eqx_rdiv_scalar(b, a, 0, 0), "rdiv", b);
+    public static Tensor operator /(double a, Tensor b) => Wrap(NativeMethods.eqx_rdiv_scalar(Required(b), a, 0, 0), "rdiv", b);
     /// <summary>Python's remainder (sign of the divisor), broadcasting.</summary>
     public static Tensor operator %(Tensor a, Tensor b) => a.Remainder(b);
     /// <summary>Python's remainder by a scalar.</summary>
@@ -82,7 +82,7 @@ public sealed partial class Tensor
 
     /// <summary>Picks from <paramref name="a"/> where <paramref name="condition"/> holds, else from <paramref name="b"/>.</summary>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b) =>
-        Wrap(NativeMethods.eqx_where(condition, a, b), "where", condition, a, b);
+        Wrap(NativeMethods.eqx_where(Required(condition), Required(a), Required(b)), "where", condition, a, b);
 
     /// <summary>Limits values to [min, max]; either bound may be omitted.</summary>
     public Tensor Clamp(double? min = null, double? max = null) =>
@@ -126,7 +126,7 @@ public sealed partial class Tensor
     /// <summary>this += alpha * other, in place.</summary>
     public Tensor AddInPlace(Tensor other, double alpha = 1)
     {
-        Check(NativeMethods.eqx_add_(this, other, alpha), "add_", this, other);
+        Check(NativeMethods.eqx_add_(this, Required(other), alpha), "add_", this, other);
         return this;
     }
 
@@ -140,28 +140,28 @@ public sealed partial class Tensor
     /// <summary>this *= other, in place.</summary>
     public Tensor MulInPlace(Tensor other)
     {
-        Check(NativeMethods.eqx_mul_(this, other), "mul_", this, other);
+        Check(NativeMethods.eqx_mul_(this, Required(other)), "mul_", this, other);
         return this;
     }
 
     /// <summary>this += value * a * b, in place.</summary>
     public Tensor AddcmulInPlace(Tensor a, Tensor b, double value = 1)
     {
-        Check(NativeMethods.eqx_addcmul_(this, a, b, value), "addcmul_", this, a, b);
+        Check(NativeMethods.eqx_addcmul_(this, Required(a), Required(b), value), "addcmul_", this, a, b);
         return this;
     }
 
     /// <summary>this += value * a / b, in place.</summary>
     public Tensor AddcdivInPlace(Tensor a, Tensor b, double value = 1)
     {
-        Check(NativeMethods.eqx_addcdiv_(this, a, b, value), "addcdiv_", this, a, b);
+        Check(NativeMethods.eqx_addcdiv_(this, Required(a), Required(b), value), "addcdiv_", this, a, b);
         return this;
     }
 
     /// <summary>Copies <paramref name="source"/>'s values into this tensor (broadcasting), in place.</summary>
     public Tensor CopyInPlace(Tensor source)
     {
-        Check(NativeMethods.eqx_copy_(this, source), "copy_", this, source);
+        Check(NativeMethods.eqx_copy_(this, Required(source)), "copy_", this, source);
         return this;
     }
 

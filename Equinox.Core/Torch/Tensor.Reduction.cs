@@ -17,33 +17,33 @@ public sealed partial class Tensor
     /// <summary>The sum over <paramref name="dim"/>.</summary>
     public unsafe Tensor Sum(long dim, bool keepdim = false) => Reduce([dim], false, keepdim, "sum", &NativeMethods.eqx_sum);
     /// <summary>The sum over several dims.</summary>
-    public unsafe Tensor Sum(long[] dims, bool keepdim = false) => Reduce(dims, false, keepdim, "sum", &NativeMethods.eqx_sum);
+    public unsafe Tensor Sum(long[] dims, bool keepdim = false) => Reduce(dims ?? throw new ArgumentNullException(nameof(dims)), false, keepdim, "sum", &NativeMethods.eqx_sum);
 
     /// <summary>The mean of all elements.</summary>
     public unsafe Tensor Mean() => Reduce([], true, false, "mean", &NativeMethods.eqx_mean);
     /// <summary>The mean over <paramref name="dim"/>.</summary>
     public unsafe Tensor Mean(long dim, bool keepdim = false) => Reduce([dim], false, keepdim, "mean", &NativeMethods.eqx_mean);
     /// <summary>The mean over several dims.</summary>
-    public unsafe Tensor Mean(long[] dims, bool keepdim = false) => Reduce(dims, false, keepdim, "mean", &NativeMethods.eqx_mean);
+    public unsafe Tensor Mean(long[] dims, bool keepdim = false) => Reduce(dims ?? throw new ArgumentNullException(nameof(dims)), false, keepdim, "mean", &NativeMethods.eqx_mean);
 
     /// <summary>The largest element.</summary>
     public unsafe Tensor Max() => Reduce([], true, false, "max", &NativeMethods.eqx_amax);
     /// <summary>The largest element along <paramref name="dim"/> (values only; see <see cref="ArgMax"/>).</summary>
     public unsafe Tensor Max(long dim, bool keepdim = false) => Reduce([dim], false, keepdim, "max", &NativeMethods.eqx_amax);
     /// <summary>The largest element over several dims.</summary>
-    public unsafe Tensor Max(long[] dims, bool keepdim = false) => Reduce(dims, false, keepdim, "max", &NativeMethods.eqx_amax);
+    public unsafe Tensor Max(long[] dims, bool keepdim = false) => Reduce(dims ?? throw new ArgumentNullException(nameof(dims)), false, keepdim, "max", &NativeMethods.eqx_amax);
 
     /// <summary>The smallest element.</summary>
     public unsafe Tensor Min() => Reduce([], true, false, "min", &NativeMethods.eqx_amin);
     /// <summary>The smallest element along <paramref name="dim"/> (values only; see <see cref="ArgMin"/>).</summary>
     public unsafe Tensor Min(long dim, bool keepdim = false) => Reduce([dim], false, keepdim, "min", &NativeMethods.eqx_amin);
     /// <summary>The smallest element over several dims.</summary>
-    public unsafe Tensor Min(long[] dims, bool keepdim = false) => Reduce(dims, false, keepdim, "min", &NativeMethods.eqx_amin);
+    public unsafe Tensor Min(long[] dims, bool keepdim = false) => Reduce(dims ?? throw new ArgumentNullException(nameof(dims)), false, keepdim, "min", &NativeMethods.eqx_amin);
 
     /// <summary>log(sum(exp(x))) over <paramref name="dim"/>, computed stably.</summary>
     public unsafe Tensor LogSumExp(long dim, bool keepdim = false) => Reduce([dim], false, keepdim, "logsumexp", &NativeMethods.eqx_logsumexp);
     /// <summary>log(sum(exp(x))) over several dims, computed stably.</summary>
-    public unsafe Tensor LogSumExp(long[] dims, bool keepdim = false) => Reduce(dims, false, keepdim, "logsumexp", &NativeMethods.eqx_logsumexp);
+    public unsafe Tensor LogSumExp(long[] dims, bool keepdim = false) => Reduce(dims ?? throw new ArgumentNullException(nameof(dims)), false, keepdim, "logsumexp", &NativeMethods.eqx_logsumexp);
 
     /// <summary>The variance of all elements (Bessel-corrected unless <paramref name="unbiased"/> is false).</summary>
     public unsafe Tensor Var(bool unbiased = true)
@@ -55,6 +55,7 @@ public sealed partial class Tensor
     /// <summary>The variance over <paramref name="dims"/>.</summary>
     public unsafe Tensor Var(long[] dims, bool unbiased = true, bool keepdim = false)
     {
+        ArgumentNullException.ThrowIfNull(dims);
         fixed (long* d = dims)
             return Wrap(NativeMethods.eqx_var(this, d, dims.Length, unbiased ? 1 : 0, keepdim ? 1 : 0), "var", this);
     }

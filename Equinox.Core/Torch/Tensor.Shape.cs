@@ -8,12 +8,14 @@ public sealed partial class Tensor
     /// <summary>The same elements with a new shape (one size may be -1); a view when possible, else a copy.</summary>
     public unsafe Tensor Reshape(params long[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(this, s, shape.Length), "reshape", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape"/>).</summary>
     public unsafe Tensor View(params long[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(this, s, shape.Length), "view", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
@@ -29,6 +31,7 @@ public sealed partial class Tensor
     /// <summary>Reorders the dims (a view).</summary>
     public unsafe Tensor Permute(params long[] order)
     {
+        ArgumentNullException.ThrowIfNull(order);
         fixed (long* o = order) return Wrap(NativeMethods.eqx_permute(this, o, order.Length), "permute", this, order, static o => $"order=[{string.Join(",", o)}]");
     }
 
@@ -41,24 +44,28 @@ public sealed partial class Tensor
     /// <summary>Repeats size-1 dims to <paramref name="shape"/> without copying (-1 keeps a size).</summary>
     public unsafe Tensor Expand(params long[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(this, s, shape.Length), "expand", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Broadcasts to <paramref name="shape"/> with NumPy's rules, without copying.</summary>
     public unsafe Tensor BroadcastTo(params long[] shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
         fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(this, s, shape.Length), "broadcast_to", this, shape, static s => $"shape=[{string.Join(",", s)}]");
     }
 
     /// <summary>Reverses the order of elements along <paramref name="dims"/>.</summary>
     public unsafe Tensor Flip(params long[] dims)
     {
+        ArgumentNullException.ThrowIfNull(dims);
         fixed (long* d = dims) return Wrap(NativeMethods.eqx_flip(this, d, dims.Length), "flip", this);
     }
 
     /// <summary>Tiles the tensor <paramref name="repeats"/> times along each dim (a copy).</summary>
     public unsafe Tensor Repeat(params long[] repeats)
     {
+        ArgumentNullException.ThrowIfNull(repeats);
         fixed (long* r = repeats) return Wrap(NativeMethods.eqx_repeat(this, r, repeats.Length), "repeat", this);
     }
 
@@ -84,14 +91,15 @@ public sealed partial class Tensor
     public unsafe Tensor[] Split(long size, long dim = 0)
     {
         if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), $"split size must be positive, got {size}.");
-        long length = Size((int)dim);
-        int capacity = (int)Math.Max(1, (length + size - 1) / size);
-        return Pieces(capacity, "split", (output, cap) => NativeMethods.eqx_split(this, size, dim, output, cap));
+        long length = SizeAlong(dim);
+        return Pieces(PieceCount(Math.Max(1, length / size + (length % size == 0 ? 0 : 1)), "split"), "split",
+            (output, cap) => NativeMethods.eqx_split(this, size, dim, output, cap));
     }
 
     /// <summary>Pieces with the given sizes along <paramref name="dim"/>; the sizes must add up to the dim's size.</summary>
     public unsafe Tensor[] Split(long[] sizes, long dim = 0)
     {
+        ArgumentNullException.ThrowIfNull(sizes);
         return Pieces(sizes.Length, "split_with_sizes", (output, cap) =>
         {
             fixed (long* s = sizes) return NativeMethods.eqx_split_sizes(this, s, sizes.Length, dim, output, cap);
@@ -102,8 +110,23 @@ public sealed partial class Tensor
     public unsafe Tensor[] Chunk(long chunks, long dim = 0)
     {
         if (chunks <= 0) throw new ArgumentOutOfRangeException(nameof(chunks), $"chunk count must be positive, got {chunks}.");
-        return Pieces((int)chunks, "chunk", (output, cap) => NativeMethods.eqx_chunk(this, chunks, dim, output, cap));
+        // There are never more pieces than elements along the dim (and one, empty, for an empty dim).
+        long pieces = Math.Min(chunks, Math.Max(1, SizeAlong(dim)));
+        return Pieces(PieceCount(pieces, "chunk"), "chunk", (output, cap) => NativeMethods.eqx_chunk(this, chunks, dim, output, cap));
     }
+
+    /// <summary>The size of dimension <paramref name="dim"/> (negative counts from the end), checked in full width.</summary>
+    private long SizeAlong(long dim)
+    {
+        var s = Shape;
+        if (dim < -s.Length || dim >= s.Length)
+            throw new ArgumentOutOfRangeException(nameof(dim), $"dimension {dim} is out of range for {Describe()}.");
+        return s[dim < 0 ? dim + s.Length : dim];
+    }
+
+    private static int PieceCount(long pieces, string operation) =>
+        pieces <= Array.MaxLength ? (int)pieces
+            : throw new NotSupportedException($"{operation} would make {pieces} pieces; a .NET array holds at most {Array.MaxLength}.");
 
     private unsafe delegate int PieceWriter(IntPtr* output, int capacity);
 
@@ -132,13 +155,50 @@ public sealed partial class Tensor
     public Tensor Narrow(long dim, long start, long length) => Wrap(NativeMethods.eqx_narrow(this, dim, start, length), "narrow", this);
 
     /// <summary>Values along <paramref name="dim"/> picked by an i64 <paramref name="index"/> of the same rank.</summary>
-    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.eqx_gather(this, dim, index), "gather", this, index);
+    public Tensor Gather(long dim, Tensor index) => Wrap(NativeMethods.eqx_gather(this, dim, Required(index)), "gather", this, index);
 
     /// <summary>The slices of <paramref name="dim"/> listed in a 1-D integer <paramref name="index"/>.</summary>
-    public Tensor IndexSelect(long dim, Tensor index) => Wrap(NativeMethods.eqx_index_select(this, dim, index), "index_select", this, index);
+    public Tensor IndexSelect(long dim, Tensor index)
+    {
+        var result = NativeMethods.eqx_index_select(this, dim, Required(index));
+        if (result == IntPtr.Zero) throw Failure("index_select", [this, index], $"dim={dim}", FindIndexOutOfRange(index, this, dim));
+        return new Tensor(result);
+    }
+
+    /// <summary>
+    /// For the failure message of an op whose LibTorch message names no index ("index out of range in self"): the
+    /// first index outside dimension <paramref name="dim"/> of <paramref name="source"/>, and the dimension's size.
+    /// Runs only on the failure path; returns null when it finds nothing to add.
+    /// </summary>
+    internal static string? FindIndexOutOfRange(Tensor indices, Tensor source, long dim)
+    {
+        try
+        {
+            using var scope = Torch.Scope();
+            using var noGrad = Torch.NoGrad();
+            if (indices.DType.IsInexact() || indices.DType == DType.Bool || dim < -source.Rank || dim >= source.Rank) return null;
+            long size = source.Size((int)(dim < 0 ? dim + source.Rank : dim));
+            var flat = indices.Flatten().To(DType.Int64).To(Device.Cpu).ToArray<long>();
+            foreach (var i in flat)
+                if (i < 0 || i >= size)
+                    return $"Index {i} is out of range for dimension {dim} of {source.Describe()}, which has size {size}.";
+            return null;
+        }
+        catch (Exception e) when (e is TorchException or ObjectDisposedException or NotSupportedException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A copy with <paramref name="value"/> where the bool <paramref name="mask"/> is true.</summary>
-    public Tensor MaskedFill(Tensor mask, double value) => Wrap(NativeMethods.eqx_masked_fill(this, mask, value), "masked_fill", this, mask);
+    /// <exception cref="ArgumentException"><paramref name="mask"/> is not a bool tensor.</exception>
+    public Tensor MaskedFill(Tensor mask, double value)
+    {
+        if (Required(mask).DType != DType.Bool)
+            throw new ArgumentException(
+                $"masked_fill needs a bool mask, got {mask.Describe()}; compare to make one, e.g. `mask.Ne(0)`.", nameof(mask));
+        return Wrap(NativeMethods.eqx_masked_fill(this, mask, value), "masked_fill", this, mask);
+    }
 
     /// <summary>One-hot encoding of an integer tensor: a new last dim of <paramref name="classes"/> (i64).</summary>
     public Tensor OneHot(long classes) => Wrap(NativeMethods.eqx_one_hot(this, classes), "one_hot", this);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Runtime.InteropServices.Marshalling;
 using Equinox.Torch.Interop;
@@ -105,6 +106,13 @@ public sealed partial class Tensor : IDisposable
         else TensorHandle.Free(pointer);
     }
 
+    /// <summary>
+    /// A tensor argument checked for null, so the exception names the public parameter (the marshaller, which would
+    /// otherwise catch it, cannot know the name).
+    /// </summary>
+    internal static Tensor Required(Tensor? tensor, [CallerArgumentExpression(nameof(tensor))] string? name = null) =>
+        tensor ?? throw new ArgumentNullException(name, $"{name} is null; pass a tensor.");
+
     /// <summary>Wraps a result handle, or throws <see cref="TorchException"/> naming the op and its inputs.</summary>
     internal static Tensor Wrap(IntPtr result, string operation, params ReadOnlySpan<Tensor?> inputs)
     {
@@ -129,12 +137,27 @@ public sealed partial class Tensor : IDisposable
         return new Tensor(result);
     }
 
-    internal static TorchException Failure(string operation, ReadOnlySpan<Tensor?> inputs, string? arguments = null)
+    /// <summary>As <see cref="Wrap{TState}(IntPtr, string, Tensor, TState, Func{TState, string})"/>, for any inputs.</summary>
+    internal static Tensor Wrap<TState>(IntPtr result, string operation, TState state, Func<TState, string> describe,
+        params ReadOnlySpan<Tensor?> inputs)
+    {
+        if (result == IntPtr.Zero) throw Failure(operation, inputs, describe(state));
+        return new Tensor(result);
+    }
+
+    /// <summary>Wraps the result of an op that takes a dtype; a failure names the dtype (LibTorch's message for an undefined one names nothing).</summary>
+    internal static Tensor Wrap(IntPtr result, string operation, DType dtype, params ReadOnlySpan<Tensor?> inputs)
+    {
+        if (result == IntPtr.Zero) throw Failure(operation, inputs, dtype.Describe());
+        return new Tensor(result);
+    }
+
+    internal static TorchException Failure(string operation, ReadOnlySpan<Tensor?> inputs, string? arguments = null, string? detail = null)
     {
         var message = NativeMethods.LastError();
         var described = new string[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) described[i] = inputs[i]?.Describe() ?? "null";
-        return new TorchException(operation, described, message, arguments);
+        return new TorchException(operation, described, message, arguments, detail);
     }
 
     private static void ThrowDisposed() =>
@@ -213,24 +236,30 @@ public sealed partial class Tensor : IDisposable
     /// <summary>Whether both objects refer to the same native tensor (not merely equal values).</summary>
     public bool IsSameAs(Tensor other)
     {
-        bool same = NativeMethods.eqx_tensor_same(this, other) != 0;
+        bool same = NativeMethods.eqx_tensor_same(this, Required(other)) != 0;
         return same;
     }
 
     /// <summary>Whether both tensors view the same memory (one is a view or alias of the other).</summary>
     public bool SharesStorageWith(Tensor other)
     {
-        bool shares = NativeMethods.eqx_tensor_shares_storage(this, other) != 0;
+        bool shares = NativeMethods.eqx_tensor_shares_storage(this, Required(other)) != 0;
         return shares;
     }
 
     /// <summary>Equinox's summary: dtype and shape, <c>f32[2,3]</c>, with the device when it is not the CPU.</summary>
     public string Describe()
     {
-        if (IsDisposed) return "<disposed tensor>";
-        var device = Device;
-        var text = $"{DType.ShortName()}[{string.Join(",", Shape)}]";
-        return device.Type == DeviceType.Cpu ? text : $"{text}@{device}";
+        try
+        {
+            var device = Device;
+            var text = $"{DType.ShortName()}[{string.Join(",", Shape)}]";
+            return device.Type == DeviceType.Cpu ? text : $"{text}@{device}";
+        }
+        catch (ObjectDisposedException) // also when another thread disposes it meanwhile: this runs in error messages
+        {
+            return "<disposed tensor>";
+        }
     }
 
     /// <summary>The summary (<see cref="Describe"/>) followed by the values when there are at most 32 of them.</summary>

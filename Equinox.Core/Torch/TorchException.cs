@@ -6,9 +6,12 @@ namespace Equinox.Torch;
 /// </summary>
 public sealed class TorchException : Exception
 {
-    /// <summary>Creates the exception; the message reads <c>operation(inputs, arguments) failed: nativeMessage</c>.</summary>
-    public TorchException(string operation, IReadOnlyList<string> inputs, string nativeMessage, string? arguments = null)
-        : base(Format(operation, inputs, arguments, nativeMessage))
+    /// <summary>
+    /// Creates the exception; the message reads <c>operation(inputs, arguments) failed: nativeMessage</c>, then
+    /// <paramref name="detail"/> when LibTorch's message needs one (which index, which value).
+    /// </summary>
+    public TorchException(string operation, IReadOnlyList<string> inputs, string nativeMessage, string? arguments = null, string? detail = null)
+        : base(Format(operation, inputs, arguments, nativeMessage, detail))
     {
         Operation = operation;
         Inputs = inputs;
@@ -28,9 +31,10 @@ public sealed class TorchException : Exception
     /// <summary>LibTorch's message, without its C++ backtrace.</summary>
     public string NativeMessage { get; }
 
-    private static string Format(string operation, IReadOnlyList<string> inputs, string? arguments, string nativeMessage)
+    private static string Format(string operation, IReadOnlyList<string> inputs, string? arguments, string nativeMessage, string? detail)
     {
         var parts = arguments is null ? inputs : [.. inputs, arguments];
-        return $"{operation}({string.Join(", ", parts)}) failed: {nativeMessage.Trim()}";
+        var message = $"{operation}({string.Join(", ", parts)}) failed: {nativeMessage.Trim()}";
+        return detail is null ? message : $"{message}. {detail}";
     }
 }
