@@ -290,6 +290,9 @@ public class UnscopedMemoryTests
             GC.KeepAlive(half);
         }
         TestContext.Out.WriteLine($"native bytes held at most {peak / (double)MiB:F1} MiB above the start");
-        Assert.That(peak, Is.LessThan(128 * MiB));
+        // Without the GC hearing of them, all 1.2 GB stay allocated. With it, the GC collects when the native bytes
+        // added since its last collection pass its budget, which grows with the managed heap: about 10 MiB in a
+        // small program, about 150 MiB in this test host after the rest of the suite.
+        Assert.That(peak, Is.LessThan(384 * MiB));
     }
 }

@@ -17,6 +17,7 @@ public sealed class TorchException : Exception
         Inputs = inputs;
         Arguments = arguments;
         NativeMessage = nativeMessage;
+        Detail = detail;
     }
 
     /// <summary>The operation that failed, e.g. <c>matmul</c>.</summary>
@@ -30,6 +31,9 @@ public sealed class TorchException : Exception
 
     /// <summary>LibTorch's message, without its C++ backtrace.</summary>
     public string NativeMessage { get; }
+
+    /// <summary>What Equinox adds where LibTorch's message names too little (the offending index, say), if anything.</summary>
+    public string? Detail { get; }
 
     private static string Format(string operation, IReadOnlyList<string> inputs, string? arguments, string nativeMessage, string? detail)
     {
