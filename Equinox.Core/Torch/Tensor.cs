@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Runtime.InteropServices.Marshalling;
+using System.Text;
 using Equinox.Torch.Interop;
 
 namespace Equinox.Torch;
@@ -52,7 +52,10 @@ public sealed partial class Tensor : IDisposable
     internal void ReleasedToCaller()
     {
         if (IsDisposed || backstop is not null) return;
-        var handle = new TensorHandle(pointer, NativeMethods.eqx_tensor_nbytes_unchecked(pointer));
+        long bytes;
+        try { bytes = NativeMethods.eqx_tensor_nbytes(this); }
+        catch (ObjectDisposedException) { return; } // disposed on another thread meanwhile: nothing to back up
+        var handle = new TensorHandle(pointer, bytes);
         // Publish the backstop, then look again: a Dispose on another thread sets its flag before it reads the
         // backstop (both steps are full fences), so if the flag is set now the pointer is freed (or will be, by the
         // last call using it) either through this backstop or directly, and the backstop must not free it again.
@@ -134,14 +137,6 @@ public sealed partial class Tensor : IDisposable
     internal static Tensor Wrap<TState>(IntPtr result, string operation, Tensor input, TState state, Func<TState, string> describe)
     {
         if (result == IntPtr.Zero) throw Failure(operation, [input], describe(state));
-        return new Tensor(result);
-    }
-
-    /// <summary>As <see cref="Wrap{TState}(IntPtr, string, Tensor, TState, Func{TState, string})"/>, for any inputs.</summary>
-    internal static Tensor Wrap<TState>(IntPtr result, string operation, TState state, Func<TState, string> describe,
-        params ReadOnlySpan<Tensor?> inputs)
-    {
-        if (result == IntPtr.Zero) throw Failure(operation, inputs, describe(state));
         return new Tensor(result);
     }
 

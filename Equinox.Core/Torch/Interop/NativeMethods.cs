@@ -4,9 +4,10 @@ using System.Runtime.InteropServices;
 namespace Equinox.Torch.Interop;
 
 /// <summary>
-/// Entry points of the C shim over LibTorch (Equinox.Core/Native). Handles are raw <c>at::Tensor*</c> pointers: a
-/// <see cref="Tensor"/> owns each one and keeps itself alive across the call by being passed to the result check.
-/// One partial file per area, mirroring the shim's source files.
+/// Entry points of the C shim over LibTorch (Equinox.Core/Native). Tensor arguments are declared as
+/// <see cref="Tensor"/> and cross as their <c>at::Tensor*</c> through <see cref="TensorMarshaller"/>, which holds a use
+/// of each for the length of the call; arrays of handles are built under <see cref="TensorUses"/>. Results come back as
+/// raw pointers for <see cref="Tensor"/> to own. One partial file per area, mirroring the shim's source files.
 /// </summary>
 internal static partial class NativeMethods
 {
