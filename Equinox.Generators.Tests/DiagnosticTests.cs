@@ -65,9 +65,9 @@ public class DiagnosticTests
         new("EQX0008", "member of another object stored twice",
             "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly Tensor A; public readonly Tensor B; public M(L l) { A = l.W; B = l.W; } }",
             "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly Tensor A; public readonly Tensor B; public M(L l, L k) { A = l.W; B = k.W; } }"),
-        new("EQX0008", "this stored twice",
-            "[Module] public partial class M { public readonly M? A; public readonly M? B; public M() { A = this; B = this; } }",
-            "[Module] public partial class M { public readonly M? A; public readonly M? B; public M(M? a) { A = a; B = null; } }"),
+        new("EQX0008", "this stored twice in an object initializer",
+            "[Module] public partial class M { public M? A { get; init; } public M? B { get; init; } public M Wrap() => new M { A = this, B = this }; }",
+            "[Module] public partial class M { public M? A { get; init; } public M? B { get; init; } public M Wrap() => new M { A = this, B = null }; }"),
         new("EQX0008", "object initializer",
             "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public L? A { get; init; } public L? B { get; init; } } public static class F { public static M Make(L l) => new M { A = l, B = l }; }",
             "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public L? A { get; init; } public L? B { get; init; } } public static class F { public static M Make(L l, L k) => new M { A = l, B = k }; }"),
@@ -80,6 +80,15 @@ public class DiagnosticTests
         new("EQX0010", "positional record deriving from a module",
             "[Module] public abstract partial record B { public Tensor S { get; init; } = null!; } [Module] public partial record D(Tensor W) : B;",
             "[Module] public abstract partial record B { public Tensor S { get; init; } = null!; } [Module] public partial record D : B { public Tensor W { get; init; } = null!; }"),
+        new("EQX0011", "constructor stores this in a child field",
+            "[Module] public partial class M { public readonly M? Next; public M() { this.Next = (M)this; } }",
+            "[Module] public partial class M { public readonly M? Next; public M(M? next) { this.Next = next; } }"),
+        new("EQX0011", "constructor stores this in a collection",
+            "[Module] public partial class M { public readonly ImmutableArray<M> All; public M() { All = [this]; } }",
+            "[Module] public partial class M { public readonly ImmutableArray<M> All; public M(M other) { All = [other]; } }"),
+        new("EQX0011", "constructor stores this in an interface-typed child",
+            "public interface IBlock : ITreeNode; [Module] public partial class M : IBlock { public readonly IBlock? Head; public M() { Head = this; } }",
+            "public interface IBlock : ITreeNode; [Module] public partial class M : IBlock { public readonly IBlock? Head; [Static] public readonly object? Owner; public M() { Head = null; Owner = this; } }"),
     ];
 
     [TestCaseSource(nameof(Cases))]
@@ -107,6 +116,16 @@ public class DiagnosticTests
             "[Module] public partial class L { public readonly Tensor W = null!; } [Module] public partial class M { public readonly L Linear1; public readonly L Linear2; public M() { var shared = new L(); Linear1 = shared; Linear2 = shared; } }");
         var message = diagnostics.Single(d => d.Id == "EQX0008").GetMessage();
         Assert.That(message, Does.Contain("'shared' is stored in both 'Linear1' and 'Linear2'").And.Contain("Shared<T>"));
+    }
+
+    [Test]
+    public void SelfStoreMessageNamesTheChildAndTheFix()
+    {
+        var diagnostics = Harness.Analyze(Usings + "[Module] public partial class Node { public readonly Node? Next; public Node() { Next = this; } }");
+        Assert.That(diagnostics.Single(d => d.Id == "EQX0011").GetMessage(), Is.EqualTo(
+            "The constructor of 'Node' stores 'this' in its child 'Next', so the module would contain itself: a tree that " +
+            "never ends, on which Flatten, LeafCount, ToString and every transformation fail. Build the child as a separate " +
+            "module (for example 'new Node(...)'), or leave the slot null."));
     }
 
     [Test]

@@ -61,9 +61,16 @@ internal static class DiagnosticDescriptors
         "'{0}' {1}; the generated constructors could not build it without running user code. Declare its fields in the body " +
         "with an ordinary constructor (a positional record is fine when it does not derive from another module).");
 
+    public static readonly DiagnosticDescriptor ModuleStoresItself = Error(
+        "EQX0011", "A module's constructor stores 'this' in a child",
+        "The constructor of '{0}' stores 'this' in its child '{1}', so the module would contain itself: a tree that never " +
+        "ends, on which Flatten, LeafCount, ToString and every transformation fail. Build the child as a separate module " +
+        "(for example 'new {0}(...)'), or leave the slot null.");
+
     public static readonly DiagnosticDescriptor[] All =
     {
         ModuleNotPartial, ContainingTypeNotPartial, MutableChildField, SettableChildProperty, UnsupportedChildType,
         StaticTensor, ModuleContainsItself, SameObjectStoredTwice, DerivedTypeNotModule, PrimaryConstructorNotSupported,
+        ModuleStoresItself,
     };
 }

@@ -10,7 +10,7 @@ namespace Equinox.Generators;
 
 /// <summary>
 /// Reports the mistakes in module declarations (EQX0001–EQX0007, EQX0009, EQX0010) and, through
-/// <see cref="SharedObjectWalker"/>, the same object stored twice (EQX0008).
+/// <see cref="SharedObjectWalker"/>, the same object stored twice (EQX0008) and a module that stores itself (EQX0011).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ModuleAnalyzer : DiagnosticAnalyzer

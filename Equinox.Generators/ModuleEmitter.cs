@@ -159,24 +159,26 @@ internal static class ModuleEmitter
         }
 
         // Classes cache their leaf count (immutable, and unflatten copies it from a template of the same structure);
-        // records do not, since a record's generated equality would compare the cache field.
+        // records do not, since a record's generated equality would compare the cache field. Either way the count goes
+        // through TreeSupport.CountLeaves, which turns a tree that contains itself into an error naming the cycle
+        // instead of a stack overflow; for a class only the first count pays for it.
         private bool CachesCount => m.Keyword == "class";
 
         private void LeafCount()
         {
             var terms = new List<string>();
-            if (m.HasModuleBase) terms.Add(CachesCount ? "base.TreeCountLeaves()" : "base.TreeLeafCount");
+            if (m.HasModuleBase) terms.Add("base.TreeCountLeaves()");
             foreach (var f in children) terms.Add(CountTerm(f));
             if (terms.Count == 0) terms.Add("0");
             var sum = string.Join("\n                + ", terms);
-            if (!CachesCount)
+            var guarded = $"{Support}.CountLeaves(this, static node => node.TreeCountLeaves())";
+            if (!m.HasModuleBase && !CachesCount)
             {
                 Member("", inherit: true);
-                w.Line($"{Virtual} int TreeLeafCount => {sum};");
+                w.Line($"public int TreeLeafCount => {guarded};");
                 w.Line();
-                return;
             }
-            if (!m.HasModuleBase)
+            else if (!m.HasModuleBase)
             {
                 w.Line("// The leaf count plus one; zero until first asked.");
                 w.Line(GeneratedCode);
@@ -188,13 +190,15 @@ internal static class ModuleEmitter
                 w.Line("get");
                 w.Open();
                 w.Line("int count = this.treeLeafCountPlusOne;");
-                w.Line("if (count == 0) this.treeLeafCountPlusOne = count = this.TreeCountLeaves() + 1;");
+                w.Line($"if (count == 0) this.treeLeafCountPlusOne = count = {guarded} + 1;");
                 w.Line("return count - 1;");
                 w.Close();
                 w.Close();
                 w.Line();
             }
-            Member("Counts the tensor slots by walking the subtree; <see cref=\"global::Equinox.ITreeNode.TreeLeafCount\"/> caches it.");
+            Member(CachesCount
+                ? "Counts the tensor slots by walking the subtree; <see cref=\"global::Equinox.ITreeNode.TreeLeafCount\"/> caches it."
+                : "Counts the tensor slots by walking the subtree; <see cref=\"global::Equinox.ITreeNode.TreeLeafCount\"/> guards it.");
             var modifiers = m.HasModuleBase ? "protected override" : m.IsSealed ? "private" : "protected virtual";
             w.Line($"{modifiers} int TreeCountLeaves() => {sum};");
             w.Line();
@@ -405,13 +409,12 @@ internal static class ModuleEmitter
             foreach (var f in children)
             {
                 var x = $"this.{f.Name}";
+                var e = f.ElementType;
                 w.Line(f.Collection switch
                 {
                     CollectionKind.None => $"case \"{f.Name}\": throw {Support}.NotACollection(this, member);",
-                    CollectionKind.Array => $"case \"{f.Name}\": return {x}[{Support}.IndexOf(this, member, key, {x}?.Length ?? 0)];",
-                    CollectionKind.ImmutableArray => $"case \"{f.Name}\": return {x}[{Support}.IndexOf(this, member, key, {x}.IsDefault ? 0 : {x}.Length)];",
-                    CollectionKind.ReadOnlyList => $"case \"{f.Name}\": return {x}![{Support}.IndexOf(this, member, key, {x}?.Count ?? 0)];",
-                    _ => $"case \"{f.Name}\": return {x}![{Support}.KeyOf(this, member, key, {x}!)];",
+                    CollectionKind.Dictionary => $"case \"{f.Name}\": return {Support}.EntryAt<{e}>(this, member, key, {x});",
+                    _ => $"case \"{f.Name}\": return {Support}.ItemAt<{e}>(this, member, key, {x});",
                 });
             }
             w.Line(m.HasModuleBase ? "default: return base.TreeGetItem(member, key);" : $"default: throw {Support}.NoSuchChild(this, member);");
@@ -430,14 +433,13 @@ internal static class ModuleEmitter
             foreach (var f in children)
             {
                 var x = $"this.{f.Name}";
-                var item = $"{Support}.Convert<{f.ElementType}>(this, member, value)";
+                var e = f.ElementType;
+                var item = $"{Support}.Convert<{e}>(this, member, value)";
                 w.Line(f.Collection switch
                 {
                     CollectionKind.None => $"case \"{f.Name}\": throw {Support}.NotACollection(this, member);",
-                    CollectionKind.Array => $"case \"{f.Name}\": return this.TreeWithChild(member, {Support}.With({x}!, {Support}.IndexOf(this, member, key, {x}?.Length ?? 0), {item}));",
-                    CollectionKind.ImmutableArray => $"case \"{f.Name}\": return this.TreeWithChild(member, {x}.SetItem({Support}.IndexOf(this, member, key, {x}.IsDefault ? 0 : {x}.Length), {item}));",
-                    CollectionKind.ReadOnlyList => $"case \"{f.Name}\": return this.TreeWithChild(member, {Support}.With({x}!, {Support}.IndexOf(this, member, key, {x}?.Count ?? 0), {item}));",
-                    _ => $"case \"{f.Name}\": return this.TreeWithChild(member, {x}!.SetItem({Support}.KeyOf(this, member, key, {x}!), {item}));",
+                    CollectionKind.Dictionary => $"case \"{f.Name}\": return this.TreeWithChild(member, {Support}.WithEntry<{e}>(this, member, key, {x}, {item}));",
+                    _ => $"case \"{f.Name}\": return this.TreeWithChild(member, {Support}.WithItem<{e}>(this, member, key, {x}, {item}));",
                 });
             }
             w.Line(m.HasModuleBase ? "default: return base.TreeWithItem(member, key, value);" : $"default: throw {Support}.NoSuchChild(this, member);");

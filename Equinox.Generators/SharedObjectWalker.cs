@@ -8,9 +8,11 @@ using Microsoft.CodeAnalysis.Diagnostics;
 namespace Equinox.Generators;
 
 /// <summary>
-/// EQX0008: in a module's constructor (or an object initializer of a module), the same local, parameter, field or
-/// <c>this</c> stored in two child fields or two collection slots. Locals are tracked by assignment, in source order,
-/// so <c>l = new Linear(...)</c> between the two stores makes them different objects.
+/// EQX0008: in a module's constructor (or an object initializer of a module), the same local, parameter or field
+/// stored in two child fields or two collection slots. Locals are tracked by assignment, in source order, so
+/// <c>l = new Linear(...)</c> between the two stores makes them different objects. EQX0011: a constructor that stores
+/// <c>this</c> in a child at all, which makes the module contain itself (in an object initializer, <c>this</c> is
+/// another object, so storing it twice is EQX0008 again).
 /// </summary>
 internal static class SharedObjectWalker
 {
@@ -23,7 +25,7 @@ internal static class SharedObjectWalker
         SyntaxNode? body = (SyntaxNode?)constructor.Body ?? constructor.ExpressionBody;
         if (body is null) return;
 
-        var walk = new Walk(context);
+        var walk = new Walk(context, selfType: type);
         foreach (var node in body.DescendantNodesAndSelf())
         {
             if (node is not AssignmentExpressionSyntax { RawKind: (int)SyntaxKind.SimpleAssignmentExpression } assignment) continue;
@@ -43,7 +45,7 @@ internal static class SharedObjectWalker
         var initializer = (InitializerExpressionSyntax)context.Node;
         if (initializer.Parent is not BaseObjectCreationExpressionSyntax creation) return;
         if (context.SemanticModel.GetTypeInfo(creation, context.CancellationToken).Type is not INamedTypeSymbol type || !TreeTypes.IsModule(type)) return;
-        var walk = new Walk(context);
+        var walk = new Walk(context, selfType: null);
         foreach (var expression in initializer.Expressions)
         {
             if (expression is not AssignmentExpressionSyntax { Left: IdentifierNameSyntax } assignment) continue;
@@ -70,7 +72,8 @@ internal static class SharedObjectWalker
         return TreeTypes.Classify(memberType).Role != FieldRole.Static;
     }
 
-    private sealed class Walk(SyntaxNodeAnalysisContext context)
+    // `selfType`: the module whose constructor is walked, where `this` is the module itself; null in an initializer.
+    private sealed class Walk(SyntaxNodeAnalysisContext context, INamedTypeSymbol? selfType)
     {
         private readonly Dictionary<ILocalSymbol, int> versions = new(SymbolEqualityComparer.Default);
         private readonly Dictionary<string, string> firstSlot = new();
@@ -93,6 +96,11 @@ internal static class SharedObjectWalker
 
         private void Slot(ExpressionSyntax value, string slot)
         {
+            if (selfType is not null && value is ThisExpressionSyntax)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ModuleStoresItself, value.GetLocation(), selfType.Name, slot));
+                return;
+            }
             var key = Identity(value);
             if (key is null) return;
             if (firstSlot.TryGetValue(key.Value.Key, out var first))

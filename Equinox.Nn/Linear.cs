@@ -12,7 +12,7 @@ public partial class Linear
     /// <summary>The weight, <c>[OutFeatures, InFeatures]</c>.</summary>
     public readonly Tensor Weight;
 
-    /// <summary>The bias, <c>[OutFeatures]</c>, or null without one.</summary>
+    /// <summary>The bias, <c>[OutFeatures]</c>, or null without one (<see cref="UseBias"/> false).</summary>
     public readonly Tensor? Bias;
 
     /// <summary>The size of each input.</summary>
@@ -20,6 +20,12 @@ public partial class Linear
 
     /// <summary>The size of each output.</summary>
     public readonly int OutFeatures;
+
+    /// <summary>
+    /// Whether the layer adds <see cref="Bias"/>. Part of the static structure, like Equinox's <c>use_bias</c>, so that a
+    /// null bias left by <c>Eqx.Partition</c> is an error when the layer runs rather than a layer without a bias.
+    /// </summary>
+    public readonly bool UseBias;
 
     /// <summary>A layer with fresh weights drawn from <paramref name="key"/>.</summary>
     public Linear(int inFeatures, int outFeatures, bool useBias = true, DType dtype = DType.Float32, Key key = default)
@@ -32,11 +38,16 @@ public partial class Linear
         Bias = useBias ? Tensor.Uniform(biasKey, [outFeatures], -bound, bound, dtype) : null;
         InFeatures = inFeatures;
         OutFeatures = outFeatures;
+        UseBias = useBias;
     }
 
-    /// <summary>A layer with the given weight <c>[out, in]</c> and optional bias <c>[out]</c> (e.g. loaded ones).</summary>
+    /// <summary>
+    /// A layer with the given weight <c>[out, in]</c> and optional bias <c>[out]</c> (e.g. loaded ones); it uses a
+    /// bias exactly when one is given.
+    /// </summary>
     public Linear(Tensor weight, Tensor? bias = null)
     {
+        ArgumentNullException.ThrowIfNull(weight);
         if (weight.Rank != 2)
             throw new ArgumentException($"Linear's weight must be [out, in]; got {weight.Describe()}.", nameof(weight));
         if (bias is not null && (bias.Rank != 1 || bias.Size(0) != weight.Size(0)))
@@ -45,14 +56,35 @@ public partial class Linear
         Bias = bias;
         OutFeatures = (int)weight.Size(0);
         InFeatures = (int)weight.Size(1);
+        UseBias = bias is not null;
     }
 
     /// <summary>Applies the layer to <c>[in]</c> or <c>[..., in]</c>.</summary>
+    /// <exception cref="TreeHoleException">The weight, or the bias of a layer that uses one, is null (a filtered tree).</exception>
     public Tensor Forward(Tensor x)
     {
+        if (!IsRunnable) CheckRunnable(nameof(Linear));
         if (x.Rank == 0 || x.Size(-1) != InFeatures)
             throw new ArgumentException($"Linear({InFeatures} -> {OutFeatures}) expects inputs ending in {InFeatures}; got {x.Describe()}.", nameof(x));
         using var product = x.Matmul(Weight.T);
-        return Bias is null ? product.Alias() : product + Bias;
+        return UseBias ? product + Bias! : product.Alias();
+    }
+
+    // The cheap test; CheckRunnable builds the message only when it fails.
+    internal bool IsRunnable => (object?)Weight is not null && UseBias == Bias is not null;
+
+    /// <summary>
+    /// Throws if the layer cannot run as it is: a hole where it needs a tensor, or a bias it would ignore.
+    /// <paramref name="where"/> names the layer in the message (<c>Linear</c>, or <c>Mlp.Layers[0]</c> from a model).
+    /// </summary>
+    internal void CheckRunnable(string where)
+    {
+        // Weight is declared non-null, but Filter, Partition, TreeAt and Unflatten can leave a hole in any slot.
+        if ((object?)Weight is null) throw new TreeHoleException($"{where}.{nameof(Weight)}");
+        if (UseBias && Bias is null) throw new TreeHoleException($"{where}.{nameof(Bias)}");
+        if (!UseBias && Bias is not null)
+            throw new InvalidOperationException(
+                $"{where}.{nameof(Bias)} holds {Bias.Describe()}, but the layer was built without a bias (UseBias is false), " +
+                "so the bias would be ignored. Build the layer with it instead: new Linear(weight, bias).");
     }
 }

@@ -31,12 +31,19 @@ public partial class Mlp
     /// <summary>The number of hidden layers.</summary>
     public readonly int Depth;
 
+    /// <summary>Whether the hidden layers have biases (Equinox's <c>use_bias</c>).</summary>
+    public readonly bool UseBias;
+
+    /// <summary>Whether the output layer has a bias (Equinox's <c>use_final_bias</c>).</summary>
+    public readonly bool UseFinalBias;
+
     /// <summary>
     /// An MLP with fresh weights drawn from <paramref name="key"/>. Pass activations from <see cref="Activations"/>
     /// (shared instances) so equal models have equal static parts.
     /// </summary>
     public Mlp(int inSize, int outSize, int widthSize, int depth, Func<Tensor, Tensor>? activation = null,
-        Func<Tensor, Tensor>? finalActivation = null, DType dtype = DType.Float32, Key key = default)
+        Func<Tensor, Tensor>? finalActivation = null, DType dtype = DType.Float32, Key key = default,
+        bool useBias = true, bool useFinalBias = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(depth);
         var keys = key.Split(depth + 1);
@@ -45,7 +52,7 @@ public partial class Mlp
         {
             int input = i == 0 ? inSize : widthSize;
             int output = i == depth ? outSize : widthSize;
-            layers.Add(new Linear(input, output, dtype: dtype, key: keys[i]));
+            layers.Add(new Linear(input, output, useBias: i == depth ? useFinalBias : useBias, dtype: dtype, key: keys[i]));
         }
         Layers = layers.MoveToImmutable();
         Activation = activation ?? Activations.Relu;
@@ -54,11 +61,25 @@ public partial class Mlp
         OutSize = outSize;
         WidthSize = widthSize;
         Depth = depth;
+        UseBias = useBias;
+        UseFinalBias = useFinalBias;
     }
 
     /// <summary>Applies the network to <c>[InSize]</c> or <c>[..., InSize]</c>.</summary>
+    /// <exception cref="TreeHoleException">A layer, or a tensor a layer needs, is null (a filtered tree).</exception>
     public Tensor Forward(Tensor x)
     {
+        // Check every layer before running any, so that the error names the slot from this model's root.
+        if (Layers.IsDefault) throw new TreeHoleException($"{nameof(Mlp)}.{nameof(Layers)}");
+        for (int i = 0; i < Layers.Length; i++)
+        {
+            if (Layers[i] is not { IsRunnable: true })
+            {
+                var where = $"{nameof(Mlp)}.{nameof(Layers)}[{i}]";
+                if (Layers[i] is null) throw new TreeHoleException(where);
+                Layers[i].CheckRunnable(where);
+            }
+        }
         var h = x;
         for (int i = 0; i < Layers.Length; i++)
         {

@@ -54,7 +54,8 @@ internal sealed class Donation
 
     /// <summary>
     /// <c>leaf + delta</c> written into <paramref name="leaf"/>'s memory, as a new handle, when <paramref name="leaf"/>
-    /// was donated and the sum keeps its shape, dtype and device and needs no gradient; null otherwise (the caller adds
+    /// was donated, <paramref name="delta"/> has its dtype and device (the shape is already checked) and the sum needs
+    /// no gradient; null otherwise (the caller adds
     /// out of place). The donated handle is disposed, so using the old model afterwards fails loudly instead of
     /// reading updated values.
     /// </summary>
@@ -63,7 +64,9 @@ internal sealed class Donation
         var set = donated ??= Collect();
         if (!set.Contains(leaf)) return null;
         if (leaf.RequiresGrad || (delta.RequiresGrad && TorchSwitches.IsGradEnabled)) return null;
-        if (delta.DType != leaf.DType || delta.Device != leaf.Device || !delta.Shape.AsSpan().SequenceEqual(leaf.Shape)) return null;
+        // The shape and dtype rule for every update lives in Eqx.ApplyUpdates, which checks it before calling here;
+        // this only decides whether the sum can reuse the leaf's memory as it is.
+        if (delta.DType != leaf.DType || delta.Device != leaf.Device) return null;
         using (TorchSwitches.NoGrad()) leaf.AddInPlace(delta);
         var updated = leaf.Alias();
         set.Remove(leaf);

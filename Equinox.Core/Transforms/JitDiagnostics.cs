@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Globalization;
 using Equinox.Torch;
 
@@ -149,130 +148,16 @@ internal static class JitDiagnostics
         return $"{ItemName(items, item.Parent, names)}.Item{item.Element + 1}";
     }
 
-    private static string DescribeValue(string name, object? before, object? after)
-    {
-        if (before?.GetType() != after?.GetType())
-            return $"{name}: {TypeName(before?.GetType())} {Show(before)} -> {TypeName(after?.GetType())} {Show(after)}";
-        return Printable(after) ? $"{name} ({TypeName(after!.GetType())}): {Show(before)} -> {Show(after)}" : $"{name} changed";
-    }
+    private static string DescribeValue(string name, object? before, object? after) =>
+        TreeDifference.DescribeValue(name, before, after, " -> ");
 
-    // ---- modules: the first static difference, walking both trees side by side ----------------------------
+    // ---- modules: the first static difference, walking both trees side by side (shared with the tree functions) --
 
     private static string DescribeNode(string name, ITreeNode before, ITreeNode after) =>
-        NodeDifference(name, before, after) ?? $"{name}: the static part changed";
-
-    private static string? NodeDifference(string path, ITreeNode before, ITreeNode after)
-    {
-        if (before.GetType() != after.GetType()) return $"{path}: {TypeName(before.GetType())} -> {TypeName(after.GetType())}";
-        var a = Fields.Of(before);
-        var b = Fields.Of(after);
-        for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
-        {
-            var (member, isStatic, x) = a[i];
-            var y = b[i].Value;
-            var where = $"{path}.{member}";
-            var difference = isStatic ? StaticDifference(where, x, y) : ChildDifference(where, x, y);
-            if (difference is not null) return difference;
-        }
-        return null;
-    }
-
-    private static string? StaticDifference(string path, object? before, object? after)
-    {
-        if (Equals(before, after) || StructuralComparisons.StructuralEqualityComparer.Equals(before, after)) return null;
-        return DescribeValue(path, before, after);
-    }
-
-    private static string? ChildDifference(string path, object? before, object? after)
-    {
-        switch (before, after)
-        {
-            case (null, null):
-                return null;
-            case (ITreeNode x, ITreeNode y):
-                return NodeDifference(path, x, y);
-            case (TreeList x, TreeList y):
-                if (x.Items.Count != y.Items.Count) return $"{path}: {x.Items.Count} elements -> {y.Items.Count} elements";
-                for (int i = 0; i < x.Items.Count; i++)
-                {
-                    var difference = ChildDifference($"{path}[{i}]", x.Items[i], y.Items[i]);
-                    if (difference is not null) return difference;
-                }
-                return null;
-            case (TreeDictionary x, TreeDictionary y):
-                var keysBefore = x.Entries.Select(e => e.Key).ToArray();
-                var keysAfter = y.Entries.Select(e => e.Key).ToArray();
-                if (!keysBefore.SequenceEqual(keysAfter))
-                    return $"{path}: keys [{string.Join(", ", keysBefore)}] -> [{string.Join(", ", keysAfter)}]";
-                for (int i = 0; i < x.Entries.Count; i++)
-                {
-                    var difference = ChildDifference($"{path}[\"{x.Entries[i].Key}\"]", x.Entries[i].Value, y.Entries[i].Value);
-                    if (difference is not null) return difference;
-                }
-                return null;
-            case (Tensor or null, Tensor or null):
-                return null; // tensor slots are compared by their signatures
-            default:
-                return $"{path}: {Kind(before)} -> {Kind(after)}";
-        }
-
-        static string Kind(object? value) => value switch
-        {
-            null => "null",
-            TreeList list => $"{list.Items.Count} elements",
-            TreeDictionary => "a dictionary",
-            _ => TypeName(value.GetType()),
-        };
-    }
-
-    // A module's fields in declaration order, from its generated TreeVisit.
-    private sealed class Fields : ITreeVisitor
-    {
-        private readonly List<(string Member, bool IsStatic, object? Value)> fields = new();
-
-        internal static List<(string Member, bool IsStatic, object? Value)> Of(ITreeNode node)
-        {
-            var visitor = new Fields();
-            node.TreeVisit(visitor);
-            return visitor.fields;
-        }
-
-        public void Tensor(string member, Tensor? value) => fields.Add((member, false, value));
-
-        public void Child(string member, object? value) => fields.Add((member, false, value));
-
-        public void Static(string member, object? value) => fields.Add((member, true, value));
-    }
+        TreeDifference.Between(name, before, after, " -> ") ?? $"{name}: the static part changed";
 
     // ---- formatting ------------------------------------------------------------------------------------------
 
-    private static bool Printable(object? value) =>
-        value is null or string or Enum || value.GetType().IsPrimitive || value is decimal;
-
-    private static string Show(object? value) => value switch
-    {
-        null => "null",
-        string s => $"\"{s}\"",
-        bool b => b ? "true" : "false",
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => Printable(value) ? value.ToString() ?? "" : TypeName(value.GetType()),
-    };
-
     /// <summary>A type as C# writes it: <c>int</c>, <c>string</c>, <c>Mlp</c>, <c>(Tensor, int)</c>.</summary>
-    internal static string TypeName(Type? type)
-    {
-        if (type is null) return "null";
-        if (type == typeof(int)) return "int";
-        if (type == typeof(long)) return "long";
-        if (type == typeof(float)) return "float";
-        if (type == typeof(double)) return "double";
-        if (type == typeof(bool)) return "bool";
-        if (type == typeof(string)) return "string";
-        if (type.IsGenericType && type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true)
-            return $"({string.Join(", ", type.GetGenericArguments().Select(TypeName))})";
-        if (!type.IsGenericType) return type.Name;
-        var name = type.Name;
-        int tick = name.IndexOf('`');
-        return $"{(tick < 0 ? name : name[..tick])}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>";
-    }
+    internal static string TypeName(Type? type) => TreeDifference.TypeName(type);
 }

@@ -101,8 +101,10 @@ internal static class TreeLike
             {
                 var a = (ITreeNode)actual;
                 if (!e.TreeStaticEquals(a))
-                    return $"{path} is a {TypeName(e.GetType())} whose structure or static fields changed " +
-                           $"({e.TreeLeafCount} tensor slots before, {a.TreeLeafCount} now)";
+                    return TreeDifference.Between(path, e, a, " -> ") is { } where
+                        ? $"{path} is a {TypeName(e.GetType())} whose structure or static fields changed: {where}"
+                        : $"{path} is a {TypeName(e.GetType())} whose structure or static fields changed " +
+                          $"({e.TreeLeafCount} tensor slots before, {a.TreeLeafCount} now)";
                 var before = Eqx.Flatten(e);
                 var after = Eqx.Flatten(a);
                 TreePath[]? paths = null;

@@ -22,10 +22,7 @@ public static partial class Eqx
 
     private static void Check(ITreeNode node, TreePath path, Dictionary<object, TreePath> nodes, Dictionary<Tensor, TreePath> tensors, HashSet<object> onStack)
     {
-        if (onStack.Contains(node))
-            throw new TreeCheckException(
-                $"The tree contains a cycle: {Describe(path)} is the module {Describe(nodes[node])} that contains it. " +
-                "A module must not store itself (or an ancestor); build the child as a separate module.");
+        if (onStack.Contains(node)) throw new TreeCheckException(TreeCycles.Message(node, path, nodes[node]));
         if (nodes.TryGetValue(node, out var first))
             throw Duplicate(node.GetType().Name, first, path);
         nodes.Add(node, path);
@@ -94,9 +91,10 @@ public static partial class Eqx
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        if (!a.TreeStaticEquals(b)) return false;
+        // Flatten first: it stops a tree that contains itself, which the structural comparison would follow forever.
         var left = Flatten(a);
         var right = Flatten(b);
+        if (!a.TreeStaticEquals(b)) return false;
         for (int i = 0; i < left.Length; i++)
         {
             if (left[i] is not { } x || right[i] is not { } y)
@@ -114,7 +112,10 @@ public static partial class Eqx
     }
 }
 
-/// <summary>Thrown by <see cref="Eqx.TreeCheck{T}"/> when a tree stores a node twice or contains itself.</summary>
+/// <summary>
+/// Thrown by <see cref="Eqx.TreeCheck{T}"/> when a tree stores a node twice or contains itself, and by every tree
+/// walker (Flatten, LeafCount, printing, ...) when the tree contains itself.
+/// </summary>
 public sealed class TreeCheckException : InvalidOperationException
 {
     /// <summary>Creates the exception with its full message.</summary>

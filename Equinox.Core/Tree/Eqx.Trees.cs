@@ -28,6 +28,8 @@ public static partial class Eqx
     public static T Unflatten<T>(T like, ReadOnlySpan<Tensor?> leaves) where T : ITreeNode
     {
         ArgumentNullException.ThrowIfNull(like);
+        // Counting first also stops a tree that contains itself before the rebuild recurses (see TreeCycles).
+        if (like.TreeLeafCount != leaves.Length) throw WrongLeafCount(like, leaves.Length);
         int position = 0;
         T result;
         try
@@ -59,7 +61,11 @@ public static partial class Eqx
     }
 
     /// <summary>The number of tensor slots in <paramref name="tree"/>, nulls included.</summary>
-    public static int LeafCount<T>(T tree) where T : ITreeNode => tree.TreeLeafCount;
+    public static int LeafCount<T>(T tree) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        return tree.TreeLeafCount;
+    }
 
     /// <summary>
     /// Every tensor slot with its path, in leaf order: <c>Layers[0].Weight</c> via <see cref="TreePath.ToString"/>
@@ -67,6 +73,7 @@ public static partial class Eqx
     /// </summary>
     public static IReadOnlyList<(TreePath Path, Tensor? Leaf)> LeavesWithPaths<T>(T tree) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(tree);
         var result = new List<(TreePath, Tensor?)>();
         TreeWalk.Walk(tree, TreePath.Root, (path, value) =>
         {
@@ -82,6 +89,7 @@ public static partial class Eqx
     /// <summary>A tree of the same structure with <paramref name="f"/> applied to every tensor; null slots stay null.</summary>
     public static T TreeMap<T>(T tree, Func<Tensor, Tensor?> f) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(f);
         var leaves = Flatten(tree);
         for (int i = 0; i < leaves.Length; i++) if (leaves[i] is { } leaf) leaves[i] = f(leaf);
         return Unflatten(tree, leaves);
@@ -93,8 +101,9 @@ public static partial class Eqx
     /// </summary>
     public static T TreeMap<T>(T tree, T other, Func<Tensor?, Tensor?, Tensor?> f) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(f);
         var a = Flatten(tree);
-        var b = FlattenLike(tree, other, 1);
+        var b = FlattenLike(tree, other, "tree 1", "tree 0");
         for (int i = 0; i < a.Length; i++) a[i] = f(a[i], b[i]);
         return Unflatten(tree, a);
     }
@@ -105,9 +114,11 @@ public static partial class Eqx
     /// </summary>
     public static T TreeMap<T>(Func<Tensor?[], Tensor?> f, T tree, params T[] rest) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(f);
+        ArgumentNullException.ThrowIfNull(rest);
         var first = Flatten(tree);
         var others = new Tensor?[rest.Length][];
-        for (int r = 0; r < rest.Length; r++) others[r] = FlattenLike(tree, rest[r], r + 1);
+        for (int r = 0; r < rest.Length; r++) others[r] = FlattenLike(tree, rest[r], $"tree {r + 1}", "tree 0");
         var slot = new Tensor?[rest.Length + 1];
         for (int i = 0; i < first.Length; i++)
         {
@@ -124,6 +135,7 @@ public static partial class Eqx
     /// </summary>
     public static T Filter<T>(T tree, Func<Tensor, bool> predicate, bool inverse = false) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(predicate);
         var leaves = Flatten(tree);
         for (int i = 0; i < leaves.Length; i++)
             if (leaves[i] is { } leaf && predicate(leaf) == inverse) leaves[i] = null;
@@ -136,6 +148,7 @@ public static partial class Eqx
     /// </summary>
     public static (T Matching, T Others) Partition<T>(T tree, Func<Tensor, bool> predicate) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(predicate);
         var leaves = Flatten(tree);
         var matching = new Tensor?[leaves.Length];
         var rest = new Tensor?[leaves.Length];
@@ -153,11 +166,12 @@ public static partial class Eqx
     /// </summary>
     public static T Combine<T>(params T[] trees) where T : ITreeNode
     {
+        ArgumentNullException.ThrowIfNull(trees);
         if (trees.Length == 0) throw new ArgumentException("Combine needs at least one tree.", nameof(trees));
         var result = Flatten(trees[0]);
         for (int r = 1; r < trees.Length; r++)
         {
-            var other = FlattenLike(trees[0], trees[r], r);
+            var other = FlattenLike(trees[0], trees[r], $"tree {r}", "tree 0");
             for (int i = 0; i < result.Length; i++) result[i] ??= other[i];
         }
         return Unflatten(trees[0], result);
@@ -169,51 +183,19 @@ public static partial class Eqx
     /// <summary>Whether <paramref name="x"/> is a floating-point or complex tensor: the leaves an optimiser trains.</summary>
     public static bool IsInexactArray(object? x) => x is Tensor tensor && tensor.DType.IsInexact();
 
-    /// <summary>
-    /// <paramref name="model"/> with every tensor moved by its update: <c>leaf + update</c>; a null update keeps the
-    /// leaf as it is. <paramref name="updates"/> has the model's structure, as optimisers and gradients do.
-    /// </summary>
-    /// <remarks>
-    /// Inside a FilterJit step that donates <paramref name="model"/> (<c>donate: Donate.Arg1</c>), each update of a
-    /// donated tensor of the same shape, dtype and device is written into that tensor's memory, and the returned model
-    /// holds it through a new handle; the old handle is disposed, so reading the old model afterwards throws. The step
-    /// then never holds two copies of the parameters. Elsewhere, and for a leaf that needs a gradient, the sum is a new
-    /// tensor and the model is left alone.
-    /// </remarks>
-    public static T ApplyUpdates<T>(T model, T updates) where T : ITreeNode
+    // The slots of `other`, after checking it has the structure of `tree`; `otherName` and `treeName` name the two
+    // in the error ("tree 1", "tree 0"), which says where they part: `Layers: 3 elements vs 2 elements`.
+    private static Tensor?[] FlattenLike<T>(T tree, T other, string otherName, string treeName) where T : ITreeNode
     {
-        var leaves = Flatten(model);
-        var deltas = FlattenLike(model, updates, 1);
-        // Inside a FilterJit call that donated the model, updates go into the donated memory (see Donation).
-        var donation = Transforms.Donation.Current;
-        if (donation is not null && !Transforms.Donation.AllDistinct(leaves)) donation = null;
-        for (int i = 0; i < leaves.Length; i++)
-        {
-            if (deltas[i] is not { } delta) continue;
-            if (leaves[i] is not { } leaf)
-                throw new ArgumentException(
-                    $"ApplyUpdates: there is an update for {LeafPaths(model)[i]}, but the model has no tensor there.", nameof(updates));
-            leaves[i] = donation?.TryAddInPlace(leaf, delta) ?? leaf + delta;
-        }
-        return Unflatten(model, leaves);
-    }
-
-    // The slots of `other`, after checking it has the structure of `tree`; `index` names it in the error.
-    private static Tensor?[] FlattenLike<T>(T tree, T other, int index) where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(other);
+        if (other is null)
+            throw new ArgumentNullException(nameof(other), $"{Capitalize(otherName)} is null; tree functions over several trees need a tree in every position.");
         if (!tree.TreeStaticEquals(other))
             throw new ArgumentException(
-                $"Tree {index} does not have the structure of tree 0: {DescribeStructureDifference(tree, other)}. " +
+                $"{Capitalize(otherName)} does not have the structure of {treeName}: " +
+                $"{TreeDifference.Between("", tree, other, " vs ") ?? "a static field or a collection differs"}. " +
                 "Tree functions over several trees need the same modules, collection lengths and static fields.");
         return Flatten(other);
     }
 
-    private static string DescribeStructureDifference(ITreeNode a, ITreeNode b)
-    {
-        if (a.GetType() != b.GetType()) return $"{a.GetType().Name} against {b.GetType().Name}";
-        int ca = a.TreeLeafCount, cb = b.TreeLeafCount;
-        if (ca != cb) return $"{ca} tensor slots against {cb}";
-        return "a static field or a collection differs";
-    }
+    private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 }

@@ -18,8 +18,9 @@ public static class TreePrinter
     [EditorBrowsable(EditorBrowsableState.Advanced)]
     public static string Print(ITreeNode node)
     {
+        ArgumentNullException.ThrowIfNull(node);
         var text = new StringBuilder();
-        Render(Build(node), 0, 0, text);
+        Render(new Builder(new TreeCycles.Guard(node)).Build(node, 0), 0, 0, text);
         return text.ToString();
     }
 
@@ -88,31 +89,36 @@ public static class TreePrinter
         text.Append(' ', indent).Append(group.Close);
     }
 
-    private static Doc Build(object? value) => value switch
+    // Builds the document of a value `depth` levels below the root; the guard stops a tree that contains itself.
+    private sealed class Builder(TreeCycles.Guard guard)
     {
-        null => new Text("null"),
-        Tensor tensor => new Text(tensor.Describe()),
-        ITreeNode node => BuildNode(node),
-        TreeList list => new Group("[", "]", list.Items.Select(item => ((string?)null, Build(item))).ToList()),
-        TreeDictionary dictionary => new Group("{", "}",
-            dictionary.Entries.Select(e => ((string?)Quote(e.Key), Build(e.Value))).ToList()),
-        _ => new Text(Static(value)),
-    };
+        public Doc Build(object? value, int depth) => value switch
+        {
+            null => new Text("null"),
+            Tensor tensor => new Text(tensor.Describe()),
+            ITreeNode node => BuildNode(node, depth),
+            TreeList list => new Group("[", "]", list.Items.Select(item => ((string?)null, Build(item, depth + 1))).ToList()),
+            TreeDictionary dictionary => new Group("{", "}",
+                dictionary.Entries.Select(e => ((string?)Quote(e.Key), Build(e.Value, depth + 1))).ToList()),
+            _ => new Text(Static(value)),
+        };
 
-    private static Doc BuildNode(ITreeNode node)
-    {
-        var fields = new FieldCollector();
-        node.TreeVisit(fields);
-        return new Group(TypeName(node.GetType()) + "(", ")", fields.Items);
+        private Doc BuildNode(ITreeNode node, int depth)
+        {
+            guard.At(depth);
+            var fields = new FieldCollector(this, depth + 1);
+            node.TreeVisit(fields);
+            return new Group(TypeName(node.GetType()) + "(", ")", fields.Items);
+        }
     }
 
-    private sealed class FieldCollector : ITreeVisitor
+    private sealed class FieldCollector(Builder builder, int depth) : ITreeVisitor
     {
         public List<(string? Label, Doc Value)> Items { get; } = new();
 
-        public void Tensor(string member, Tensor? value) => Items.Add((TreeNames.CamelCase(member), Build(value)));
+        public void Tensor(string member, Tensor? value) => Items.Add((TreeNames.CamelCase(member), builder.Build(value, depth)));
 
-        public void Child(string member, object? value) => Items.Add((TreeNames.CamelCase(member), Build(value)));
+        public void Child(string member, object? value) => Items.Add((TreeNames.CamelCase(member), builder.Build(value, depth)));
 
         public void Static(string member, object? value) => Items.Add((TreeNames.CamelCase(member), new Text(TreePrinter.Static(value))));
     }

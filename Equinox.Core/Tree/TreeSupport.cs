@@ -12,6 +12,15 @@ namespace Equinox;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class TreeSupport
 {
+    // ---- the leaf count ----------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// <paramref name="count"/> of <paramref name="node"/> (its generated leaf count), guarded so that a tree that
+    /// contains itself throws a <see cref="TreeCheckException"/> naming the cycle instead of overflowing the stack.
+    /// </summary>
+    public static int CountLeaves<TNode>(TNode node, Func<TNode, int> count) where TNode : ITreeNode =>
+        TreeCycles.Count(node, count);
+
     // ---- module elements -------------------------------------------------------------------------------------
 
     /// <summary>The tensor slots under a span of modules (null elements are empty subtrees).</summary>
@@ -308,20 +317,54 @@ public static class TreeSupport
         return key.Name!;
     }
 
-    /// <summary>A copy of an array with one element replaced.</summary>
-    public static T[] With<T>(T[] items, int index, T value)
+    /// <summary>One element of a list child, or an error naming the child when it is null or too short.</summary>
+    public static T ItemAt<T>(ITreeNode node, string member, TreeStep key, IReadOnlyList<T>? items)
     {
-        var copy = (T[])items.Clone();
-        copy[index] = value;
-        return copy;
+        if (items is null) throw NullCollection(node, member, key);
+        return items[IndexOf(node, member, key, items.Count)];
     }
 
-    /// <summary>A copy of a read-only list, as an array, with one element replaced.</summary>
-    public static T[] With<T>(IReadOnlyList<T> items, int index, T value)
+    /// <summary>One element of an immutable array child, or an error naming the child when it is default or too short.</summary>
+    public static T ItemAt<T>(ITreeNode node, string member, TreeStep key, ImmutableArray<T> items)
     {
+        if (items.IsDefault) throw NullCollection(node, member, key);
+        return items[IndexOf(node, member, key, items.Length)];
+    }
+
+    /// <summary>One entry of a dictionary child, or an error naming the child when it is null or lacks the key.</summary>
+    public static T EntryAt<T>(ITreeNode node, string member, TreeStep key, ImmutableDictionary<string, T>? items)
+    {
+        if (items is null) throw NullCollection(node, member, key);
+        return items[KeyOf(node, member, key, items)];
+    }
+
+    /// <summary>A copy, as an array, of a list child with one element replaced.</summary>
+    public static T[] WithItem<T>(ITreeNode node, string member, TreeStep key, IReadOnlyList<T>? items, T value)
+    {
+        if (items is null) throw NullCollection(node, member, key);
+        int index = IndexOf(node, member, key, items.Count);
         var copy = new T[items.Count];
         for (int i = 0; i < copy.Length; i++) copy[i] = items[i];
         copy[index] = value;
         return copy;
     }
+
+    /// <summary>A copy of an immutable array child with one element replaced.</summary>
+    public static ImmutableArray<T> WithItem<T>(ITreeNode node, string member, TreeStep key, ImmutableArray<T> items, T value)
+    {
+        if (items.IsDefault) throw NullCollection(node, member, key);
+        return items.SetItem(IndexOf(node, member, key, items.Length), value);
+    }
+
+    /// <summary>A copy of a dictionary child with one entry replaced.</summary>
+    public static ImmutableDictionary<string, T> WithEntry<T>(ITreeNode node, string member, TreeStep key, ImmutableDictionary<string, T>? items, T value)
+    {
+        if (items is null) throw NullCollection(node, member, key);
+        return items.SetItem(KeyOf(node, member, key, items), value);
+    }
+
+    // A null collection is an empty subtree (a hole): there is no element to read or replace.
+    private static ArgumentException NullCollection(ITreeNode node, string member, TreeStep key) => new(
+        $"{node.GetType().Name}.{member} is null (an empty subtree), so it has no element {key}. " +
+        $"Put a collection there first: Eqx.TreeAt(tree, t => t.{member}, ...).", nameof(key));
 }

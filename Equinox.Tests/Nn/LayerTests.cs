@@ -85,8 +85,57 @@ public class LayerTests
         Assert.That(Eqx.LeafCount(mlp), Is.EqualTo(4));
         Assert.That(Eqx.LeafPaths(mlp).Select(p => p.StateDictKey),
             Is.EqualTo(new[] { "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias" }));
-        Assert.That(mlp.ToString(), Does.Contain("Linear(weight=f32[4,2], bias=f32[4], inFeatures=2, outFeatures=4)")
+        Assert.That(mlp.Layers[0].ToString(), Is.EqualTo("Linear(weight=f32[4,2], bias=f32[4], inFeatures=2, outFeatures=4, useBias=true)"));
+        Assert.That(mlp.ToString(), Does.Contain("useBias=true,\n  useFinalBias=true,")
             .And.Contain("activation=<function Relu>").And.Contain("finalActivation=<function Identity>"));
+    }
+
+    [Test]
+    public void APartitionedMlpIsAMaskThatNamesTheMissingLeafWhenCalled()
+    {
+        using var scope = Torch.Scope();
+        var mlp = new Mlp(2, 3, 4, 1, key: Key.Create(6));
+        var x = Tensor.Normal(Key.Create(7), [5, 2]);
+        var (matrices, rest) = Eqx.Partition(mlp, t => t.Rank == 2);
+
+        var missingBias = Assert.Throws<TreeHoleException>(() => matrices.Forward(x))!;
+        Assert.That(missingBias.Message, Is.EqualTo(
+            "Mlp.Layers[0].Bias is null, but the module needs it to run. A tree from Eqx.Filter or Eqx.Partition is a mask " +
+            "for tree functions, not a model to call: combine it with the other part first (Eqx.Combine(matching, others)), " +
+            "or put a tensor in the slot with Eqx.TreeAt."));
+        Assert.That(missingBias.Path, Is.EqualTo("Mlp.Layers[0].Bias"));
+        Assert.That(Assert.Throws<TreeHoleException>(() => rest.Forward(x))!.Path, Is.EqualTo("Mlp.Layers[0].Weight"));
+        Assert.That(Assert.Throws<TreeHoleException>(() => Eqx.TreeAt(mlp, m => m.Layers[1], (Linear)null!).Forward(x))!.Path,
+            Is.EqualTo("Mlp.Layers[1]"));
+
+        Assert.That(Eqx.Combine(matrices, rest).Forward(x).ToArray<float>(), Is.EqualTo(mlp.Forward(x).ToArray<float>()));
+    }
+
+    [Test]
+    public void ALinearLayerKeepsWhetherItUsesABiasInItsStaticPart()
+    {
+        using var scope = Torch.Scope();
+        var layer = new Linear(3, 2, key: Key.Create(1));
+        Assert.That(layer.UseBias, Is.True);
+        Assert.That(new Linear(3, 2, useBias: false, key: Key.Create(1)).UseBias, Is.False);
+        Assert.That(new Linear(layer.Weight).UseBias, Is.False);
+        Assert.That(new Linear(layer.Weight, layer.Bias).UseBias, Is.True);
+
+        var x = Tensor.Ones(3);
+        var weights = Eqx.Filter(layer, t => t.Rank == 2);
+        Assert.That(Assert.Throws<TreeHoleException>(() => weights.Forward(x))!.Path, Is.EqualTo("Linear.Bias"));
+        var holes = Eqx.Unflatten(layer, [null, layer.Bias]);
+        Assert.That(Assert.Throws<TreeHoleException>(() => holes.Forward(x))!.Path, Is.EqualTo("Linear.Weight"));
+
+        var ignored = Eqx.TreeAt(new Linear(layer.Weight), l => l.Bias, Tensor.Ones(2));
+        var error = Assert.Throws<InvalidOperationException>(() => ignored.Forward(x))!;
+        Assert.That(error.Message, Is.EqualTo(
+            "Linear.Bias holds f32[2], but the layer was built without a bias (UseBias is false), so the bias would be " +
+            "ignored. Build the layer with it instead: new Linear(weight, bias)."));
+
+        var noFinalBias = new Mlp(2, 1, 4, 1, key: Key.Create(2), useFinalBias: false);
+        Assert.That(noFinalBias.Layers.Select(l => l.UseBias), Is.EqualTo(new[] { true, false }));
+        Assert.That(noFinalBias.Forward(Tensor.Ones(2)).Shape, Is.EqualTo(new long[] { 1 }));
     }
 
     [Test]

@@ -129,11 +129,55 @@ public sealed partial class Gain : IBlock
 [Module]
 public partial record Pair(Dense Embedding, Dense Head);
 
-// A module that stores itself: only TreeCheck can catch it.
+// A module that stores itself: the analyzer rejects it (EQX0011), suppressed here to test the run-time checks.
 [Module]
 public partial class Loop
 {
     public readonly Loop? Self;
 
+#pragma warning disable EQX0011
     public Loop() => Self = this;
+#pragma warning restore EQX0011
+}
+
+// Two modules that point at each other through an init-only property set in an object initializer: no analyzer sees it.
+[Module]
+public partial class Trunk
+{
+    public readonly Tensor Weight;
+    public readonly Branch Branch;
+
+    public Trunk(Tensor weight)
+    {
+        Weight = weight;
+        Branch = new Branch { Back = this };
+    }
+}
+
+[Module]
+public partial class Branch
+{
+    public Trunk? Back { get; init; }
+}
+
+// A chain, which reflection can close into a ring, and which can be made deep without a cycle.
+[Module]
+public partial class Link
+{
+    public readonly Tensor Weight;
+    public readonly Link? Next;
+
+    public Link(Tensor weight, Link? next)
+    {
+        Weight = weight;
+        Next = next;
+    }
+}
+
+// A record (records do not cache their leaf count), closed into a ring through its init-only setter.
+[Module]
+public partial record Knot
+{
+    public Tensor? Weight { get; init; }
+    public Knot? Next { get; init; }
 }
