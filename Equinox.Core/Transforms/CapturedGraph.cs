@@ -156,7 +156,7 @@ internal sealed class CapturedGraph : IDisposable
             {
                 for (int i = 0; i < WarmupCalls; i++)
                 {
-                    using var scope = TorchSwitches.Scope();
+                    using var scope = CallScope.Open();
                     call(bound);
                 }
             }
@@ -171,13 +171,14 @@ internal sealed class CapturedGraph : IDisposable
             Exception? failure = null;
             try
             {
-                using var scope = TorchSwitches.Scope();
+                using var scope = CallScope.Open();
                 using (ScanTransform.Install(lowering)) captured.result = call(bound);
-                JitResults.ForEachTensor(captured.result, tensor =>
+                scope.CheckFunctionClosedItsScopes("FilterJit");
+                JitResults.ForEachResultTensor(captured.result, tensor =>
                 {
                     TensorScope.Escape(tensor);
                     captured.outputs.Add(tensor);
-                });
+                }, "FilterJit: the function's result");
                 foreach (var check in captured.checks) TensorScope.Escape(check.Code);
             }
             catch (Exception e)

@@ -69,7 +69,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         carry = stackedOutputs = null;
         if (WhyNotLower(program) is { } before) return Decline(before);
 
-        using var scope = TorchSwitches.Scope();
+        using var scope = CallScope.Open();
         var capture = new BodyCapture(program);
         var checks = new List<ErrorCheck>();
         IScanBodyGraph? body = null;
@@ -81,11 +81,12 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         {
             body = newBodyGraph(capture.ReplayEagerly);
             using var recording = ErrorChecks.Record(checks);
-            using var bodyScope = TorchSwitches.Scope();
+            using var bodyScope = CallScope.Open();
             body.BeginCapture();
             try
             {
                 var (next, output) = program.Step(capture.CarryBuffers, capture.XBuffer);
+                bodyScope.CheckFunctionClosedItsScopes("Scan");
                 capture.CarryOut = Unalias(next, capture.CarryBuffers);
                 capture.Outputs = output;
             }
@@ -232,7 +233,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         /// </summary>
         internal void ReplayEagerly()
         {
-            using var scope = TorchSwitches.Scope();
+            using var scope = CallScope.Open();
             using var noGrad = TorchSwitches.NoGrad();
             var (next, output) = Program.Step(CarryBuffers, XBuffer);
             Refresh(CarryOut!, next);

@@ -31,6 +31,8 @@ public static partial class Eqx
     /// <remarks>
     /// Eager code (and FilterJit on the CPU) checks at once. Inside a captured CUDA graph the check cannot stop the
     /// device, so it is recorded in a device flag that FilterJit reads after each replay and raises at the call site.
+    /// Inside a FilterVmap the predicate has one value per example: the check is raised when the FilterVmap returns,
+    /// if any example failed, with the index of the first one that did.
     /// </remarks>
     public static Tensor ErrorIf(Tensor x, Tensor pred, string message)
     {

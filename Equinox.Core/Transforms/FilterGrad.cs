@@ -20,6 +20,8 @@ public static partial class Eqx
     /// <para>Gradients nest: called inside another <c>FilterGrad</c>, the result is itself differentiable, so
     /// <c>FilterGrad(m =&gt; FilterGrad(f)(m).W.Sum())</c> is a second derivative. To differentiate only part of a
     /// model, <see cref="Partition{T}"/> it and differentiate a function of the trainable part.</para>
+    /// <para>Inside a <c>FilterVmap</c> the gradient is each example's (as <see cref="PerExampleGrads{TModel}"/>
+    /// computes it), and a floating-point leaf the loss does not use gets zeros there rather than null.</para>
     /// </remarks>
     public static Func<T, (Tensor Value, T Grads)> FilterValueAndGrad<T>(Func<T, Tensor> f) where T : ITreeNode
     {
@@ -208,6 +210,7 @@ internal static class GradTransform
         where T : ITreeNode
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (Vmap.IsRunning) return PerExample(model, f, caller);
         var slots = Eqx.Flatten(model);
 
         // Inside an enclosing gradient (ours, or the caller's own autograd on tensors that already require grad) the
@@ -216,7 +219,7 @@ internal static class GradTransform
         foreach (var slot in slots)
             if (slot is not null && slot.DType.IsInexact() && slot.RequiresGrad) createGraph = true;
 
-        using var scope = TorchApi.Scope();
+        using var scope = CallScope.Open();
         using var gradMode = TorchApi.EnableGrad();
 
         // Each inexact slot gets an alias that autograd tracks, so gradients come out per slot even when the same
@@ -245,6 +248,7 @@ internal static class GradTransform
         {
             depth--;
         }
+        scope.CheckFunctionClosedItsScopes(caller);
         CheckLoss(value, caller);
 
         var grads = new Tensor?[slots.Length];
@@ -258,8 +262,30 @@ internal static class GradTransform
         var result = createGraph ? value : value.Detach();
         scope.MoveOut(result);
         scope.MoveOut(grads);
-        TreeLike.MoveOut(scope, aux);
+        JitResults.MoveOut(scope.Tensors, aux, what: null); // the aux may be anything: only the tensors found are kept
         return (result, aux, Eqx.Unflatten(model, grads));
+    }
+
+    // Inside a FilterVmap the loss is batched, one value per example, and plain autograd cannot see through functorch's
+    // batching (it would find nothing to differentiate and give null gradients). Each example's gradient goes through
+    // functorch's Grad layer instead, as Eqx.PerExampleValueAndGrad does, and the enclosing FilterVmap stacks them.
+    private static (Tensor Value, TAux Aux, T Grads) PerExample<T, TAux>(T model, Func<T, (Tensor Value, TAux Aux)> f, string caller)
+        where T : ITreeNode
+    {
+        TAux aux = default!;
+        var (value, grads) = FunctorchGrad.ValueAndGrad(m =>
+        {
+            (var loss, aux) = f(m);
+            CheckLoss(loss, caller);
+            // The aux's tensors would stay wrapped at the Grad layer's level, which is dead once it closes.
+            JitResults.ForEachTensor(aux, _ => throw new NotSupportedException(
+                $"{caller} inside a FilterVmap cannot return tensors in its aux: per-example gradients run through " +
+                "functorch's Grad layer, and Equinox does not yet take an aux's tensors out of it. Compute those tensors " +
+                "outside the gradient (in the FilterVmap's function) and return them from there, or use " +
+                "Eqx.PerExampleValueAndGrad."));
+            return loss;
+        }, model, caller);
+        return (value, aux, grads);
     }
 
     private static void CheckLoss(Tensor? value, string caller)

@@ -14,7 +14,9 @@ public static partial class Eqx
     /// eagerly under the same cache, inside a <see cref="Torch.TensorScope"/>: every tensor it creates is disposed
     /// except those reachable from the result. <c>EQUINOX_LOG_COMPILES=1</c> prints every compile to standard error.
     /// </remarks>
-    /// <param name="function">The step to compile; it must return a value (a model, a tuple, a tensor, ...).</param>
+    /// <param name="function">The step to compile. It returns tensors, [Module] trees, tuples, collections and
+    /// dictionaries of those, or plain values (numbers, strings, enums, keys); any other type (a plain record, say) is
+    /// rejected with <see cref="NotSupportedException"/> on the first call, since its tensors would be freed.</param>
     /// <param name="donate">
     /// Arguments whose tensors the call may release: after the call, their tensors that the result does not hold are
     /// disposed, so <c>model = step.Invoke(model, ...)</c> never keeps two models alive. Do not use a donated argument

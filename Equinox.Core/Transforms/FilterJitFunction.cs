@@ -293,9 +293,10 @@ public abstract class FilterJitFunction
 
     internal static TResult RunEager<TArguments, TResult>(TArguments arguments, Func<TArguments, TResult> call)
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = CallScope.Open();
         var result = call(arguments);
-        JitResults.MoveOut(scope, result);
+        scope.CheckFunctionClosedItsScopes("FilterJit");
+        JitResults.MoveOut(scope.Tensors, result, "FilterJit: the function's result");
         return result;
     }
 
@@ -339,58 +340,5 @@ public abstract class FilterJitFunction
             result[i] = string.IsNullOrEmpty(name) || name == "_" ? $"arg {i + 1}" : name;
         }
         return result;
-    }
-}
-
-/// <summary>Walks results and arguments for tensors: tensors, modules, tuples and enumerables of them.</summary>
-internal static class JitResults
-{
-    [ThreadStatic] private static HashSet<Tensor>? keep;
-
-    /// <summary>Moves every tensor reachable from <paramref name="value"/> out of <paramref name="scope"/>.</summary>
-    internal static void MoveOut<T>(TensorScope scope, T value)
-    {
-        switch (value)
-        {
-            case null: return;
-            case Tensor tensor: scope.MoveOut(tensor); return;
-            case ITreeNode node:
-                foreach (var leaf in Eqx.Flatten(node)) scope.MoveOut(leaf);
-                return;
-        }
-        ForEachTensor(value, tensor => scope.MoveOut(tensor));
-    }
-
-    /// <summary>Calls <paramref name="action"/> on every tensor reachable from <paramref name="value"/>.</summary>
-    internal static void ForEachTensor(object? value, Action<Tensor> action)
-    {
-        switch (value)
-        {
-            case null:
-                return;
-            case Tensor tensor:
-                action(tensor);
-                return;
-            case ITreeNode node:
-                foreach (var leaf in Eqx.Flatten(node)) if (leaf is not null) action(leaf);
-                return;
-            case ITuple tuple:
-                for (int i = 0; i < tuple.Length; i++) ForEachTensor(tuple[i], action);
-                return;
-            case string:
-                return;
-            case System.Collections.IEnumerable items:
-                foreach (var item in items) ForEachTensor(item, action);
-                return;
-        }
-    }
-
-    /// <summary>The tensors reachable from <paramref name="value"/>, by identity (a per-thread set: clear it after use).</summary>
-    internal static HashSet<Tensor> Collect<T>(T value)
-    {
-        var set = keep ??= new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        set.Clear();
-        ForEachTensor(value, tensor => set.Add(tensor));
-        return set;
     }
 }

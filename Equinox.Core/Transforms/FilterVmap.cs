@@ -1,6 +1,5 @@
 using System.Text;
 using Equinox.Torch;
-using TorchEngine = Equinox.Torch.Torch;
 
 namespace Equinox;
 
@@ -100,6 +99,9 @@ internal static class Vmap
 {
     private static readonly VmapAxes Zero = 0;
 
+    /// <summary>Whether a FilterVmap's function is running on this thread (its tensors may be batched).</summary>
+    internal static bool IsRunning => VmapErrorChecks.InsideVmap;
+
     internal static object?[] Run(object?[] args, VmapAxes? inAxes, Func<object?[], object?[]> body, VmapAxes? outAxes,
         int outputCount, VmapRandomness randomness)
     {
@@ -140,9 +142,11 @@ internal static class Vmap
         if (!sizesAgree) throw MismatchedSizes(args, leaves, axes);
 
         var outputs = new object?[outputCount];
+        var checks = new List<Transforms.ErrorCheck>();
         using (var layer = new Functorch.VmapLayer(batchSize, randomness))
-        using (var scope = TorchEngine.Scope())
+        using (var scope = CallScope.Open())
         {
+            using var recording = VmapErrorChecks.Record(checks);
             var batched = new object?[args.Length];
             for (int a = 0; a < args.Length; a++)
             {
@@ -153,6 +157,9 @@ internal static class Vmap
             }
 
             var results = body(batched);
+            scope.CheckFunctionClosedItsScopes("FilterVmap");
+            for (int c = 0; c < checks.Count; c++)
+                checks[c] = checks[c] with { Code = scope.MoveOut(layer.RemoveBatchDim(checks[c].Code, 0)) };
             for (int o = 0; o < outputCount; o++)
             {
                 var outLeaves = VmapTrees.Flatten(results[o], $"FilterVmap: output {o}");
@@ -183,6 +190,7 @@ internal static class Vmap
                 outputs[o] = VmapTrees.Rebuild(results[o], outLeaves);
             }
         }
+        VmapErrorChecks.Deliver(checks);
         return outputs;
     }
 

@@ -1,5 +1,4 @@
 using Equinox.Torch;
-using TorchEngine = Equinox.Torch.Torch;
 
 namespace Equinox;
 
@@ -51,13 +50,13 @@ internal static class FunctorchGrad
     /// The value of scalar <paramref name="f"/> at <paramref name="tree"/> (a tensor or a module) and its gradient
     /// with respect to every floating-point leaf; other leaves get null in the gradient tree.
     /// </summary>
-    internal static (Tensor Value, T Grads) ValueAndGrad<T>(Func<T, Tensor> f, T tree)
+    internal static (Tensor Value, T Grads) ValueAndGrad<T>(Func<T, Tensor> f, T tree, string caller = "PerExampleValueAndGrad")
     {
         var leaves = VmapTrees.Flatten(tree, "the differentiated argument");
         var grads = new Tensor?[leaves.Length];
         Tensor value;
         using (var layer = new Functorch.GradLayer())
-        using (var scope = TorchEngine.Scope())
+        using (var scope = CallScope.Open())
         {
             var wrapped = (Tensor?[])leaves.Clone();
             var inputs = new List<Tensor>();
@@ -69,7 +68,14 @@ internal static class FunctorchGrad
                 inputs.Add(wrapped[i]!);
                 slots.Add(i);
             }
+            var checks = Transforms.ErrorChecks.Recording;
+            int checksBefore = checks?.Count ?? 0;
             var output = f((T)VmapTrees.Rebuild(tree, wrapped)!);
+            scope.CheckFunctionClosedItsScopes(caller);
+            // ErrorIf's codes made inside this layer are wrapped at its level, which is dead once it closes: unwrap
+            // them, as the value and the gradients are, so the enclosing FilterVmap can read them.
+            for (int c = checksBefore; c < (checks?.Count ?? 0); c++)
+                checks![c] = checks[c] with { Code = scope.MoveOut(layer.Unwrap(checks[c].Code)) };
             if (output.Rank != 0)
                 throw new ArgumentException(
                     $"The differentiated function must return a scalar (per example, inside a vmap), but it returned " +

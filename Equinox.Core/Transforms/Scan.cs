@@ -155,10 +155,11 @@ internal static class ScanTransform
         {
             TCarry next;
             TOut output;
-            using (var step = TorchApi.Scope())
+            using (var step = CallScope.Open())
             {
                 var x = xs?.Select(0, i);
                 (next, output) = f(carry, x!);
+                step.CheckFunctionClosedItsScopes("Scan");
                 if (TreeLike.Difference(init, next, "carry") is { } carryChange)
                     throw new ArgumentException(
                         $"Scan needs a carry of fixed structure, shape and dtype, but at step {i} {carryChange}. " +
@@ -173,8 +174,8 @@ internal static class ScanTransform
                 TreeLike.Flatten(output, leaves, "Scan's output");
                 outputs.Add(leaves.ToArray());
                 foreach (var leaf in leaves) if (leaf is not null) outputTensors.Add(leaf);
-                TreeLike.MoveOut(step, next);
-                TreeLike.MoveOut(step, output);
+                JitResults.MoveOut(step.Tensors, next, "Scan's carry");
+                JitResults.MoveOut(step.Tensors, output, "Scan's output");
             }
             DisposeReplaced(carry, next, outputTensors, loop);
             carry = next;
@@ -183,7 +184,7 @@ internal static class ScanTransform
         var stacked = Stack(outputs);
         var result = stacked.Length == 0 && template is null ? template : TreeLike.Rebuild(template, stacked, "Scan's output");
         loop.MoveOut(stacked);
-        TreeLike.MoveOut(loop, carry);
+        JitResults.MoveOut(loop, carry, "Scan's carry");
         return (carry, result);
     }
 

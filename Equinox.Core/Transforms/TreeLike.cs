@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using Equinox.Torch;
@@ -134,28 +133,6 @@ internal static class TreeLike
         if (expected.DType == actual.DType && expected.Shape.AsSpan().SequenceEqual(actual.Shape) && expected.Device == actual.Device)
             return null;
         return $"{path} was {expected.Describe()} and is now {actual.Describe()}";
-    }
-
-    /// <summary>Moves every tensor reachable in <paramref name="value"/> (tensors, modules, tuples, collections) out of <paramref name="scope"/>.</summary>
-    internal static void MoveOut(TensorScope scope, object? value)
-    {
-        switch (value)
-        {
-            case null or string:
-                return;
-            case Tensor tensor:
-                scope.MoveOut(tensor);
-                return;
-            case ITreeNode node:
-                foreach (var leaf in Eqx.Flatten(node)) scope.MoveOut(leaf);
-                return;
-            case ITuple tuple:
-                for (int i = 0; i < tuple.Length; i++) MoveOut(scope, tuple[i]);
-                return;
-            case IEnumerable items:
-                foreach (var item in items) MoveOut(scope, item);
-                return;
-        }
     }
 
     internal static string Describe(object? value) => value switch
