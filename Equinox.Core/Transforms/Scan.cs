@@ -135,6 +135,10 @@ internal static class ScanTransform
             throw new NotSupportedException(
                 "Scan over zero steps is not supported: the eager Scan learns the outputs' shapes from the first step, " +
                 "and there is none. Skip the call when there is nothing to scan.");
+        if (steps > Array.MaxLength)
+            throw new NotSupportedException(
+                $"Scan over {steps} steps is not supported: it stacks one output per step, and a .NET array holds at most " +
+                $"{Array.MaxLength}. Split the scan into several shorter ones.");
         return steps;
     }
 

@@ -178,6 +178,10 @@ public class ScanTests
         Assert.That(scalar!.Message, Does.Contain("scalar"));
         Assert.Throws<NotSupportedException>(() => Eqx.Scan((Tensor c) => (c, c), init, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => Eqx.Scan((Tensor c) => (c, c), init, -1));
+        var calls = 0;
+        var tooLong = Assert.Throws<NotSupportedException>(() => Eqx.Scan((Tensor c) => { calls++; return (c, c); }, init, 1L << 40));
+        Assert.That(tooLong!.Message, Does.StartWith("Scan over 1099511627776 steps is not supported"));
+        Assert.That(calls, Is.Zero, "rejected before the first step");
         var unsupported = Assert.Throws<NotSupportedException>(() => Eqx.Scan((int c) => (c + 1, init), 0, 2));
         Assert.That(unsupported!.Message, Does.Contain("Int32").And.Contain("[Module]"));
     }
