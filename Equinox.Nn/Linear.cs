@@ -66,8 +66,7 @@ public partial class Linear
         if (!IsRunnable) CheckRunnable(nameof(Linear));
         if (x.Rank == 0 || x.Size(-1) != InFeatures)
             throw new ArgumentException($"Linear({InFeatures} -> {OutFeatures}) expects inputs ending in {InFeatures}; got {x.Describe()}.", nameof(x));
-        using var product = x.Matmul(Weight.T);
-        return UseBias ? product + Bias! : product.Alias();
+        return Functional.Linear(x, Weight, UseBias ? Bias : null);
     }
 
     // The cheap test; CheckRunnable builds the message only when it fails.

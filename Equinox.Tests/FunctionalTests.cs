@@ -123,6 +123,17 @@ public class FunctionalTests
         Check(ours(x), python, [("x", x)]);
     }
 
+    [Test]
+    public void LinearMatchesPyTorch()
+    {
+        using var scope = Torch.Scope();
+        var x = Normal(20, [2, 3, 4]).WithRequiresGrad();
+        var w = Normal(21, [5, 4]).WithRequiresGrad();
+        var b = Normal(22, [5]).WithRequiresGrad();
+        Check(Functional.Linear(x, w, b), "F.linear(x, w, b)", [("x", x), ("w", w), ("b", b)]);
+        Check(Functional.Linear(x[0], w), "F.linear(x[0], w)", [("x", x), ("w", w)]);
+    }
+
     // ---- normalisation ---------------------------------------------------------------------------------------
 
     [Test]

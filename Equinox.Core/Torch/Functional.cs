@@ -20,6 +20,13 @@ public enum Reduction
 /// </summary>
 public static unsafe class Functional
 {
+    /// <summary>
+    /// <c>input @ weight^T + bias</c> in one op, as PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight
+    /// <c>[out, in]</c>, bias <c>[out]</c> or null.
+    /// </summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) =>
+        Tensor.Wrap(NativeMethods.eqx_linear(Tensor.Required(input), Tensor.Required(weight), bias), "linear", input, weight, bias);
+
     /// <summary>1-D convolution: input <c>[N, Cin, L]</c>, weight <c>[Cout, Cin/groups, K]</c>.</summary>
     public static Tensor Conv1d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1, long padding = 0, long dilation = 1, long groups = 1) =>
         Convolution(input, weight, bias, [stride], [padding], [dilation], false, [0], groups, "conv1d");

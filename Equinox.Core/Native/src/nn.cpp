@@ -3,6 +3,9 @@
 
 #define D(name) eqx::dims(name, n##name)
 
+// y = x W^T + b in one op (addmm for 2-D inputs), as torch.nn.functional.linear.
+EQX_TENSOR_OP(eqx_linear(TH input, TH weight, TH bias), at::linear(*input, *weight, eqx::optional(bias)))
+
 EQX_TENSOR_OP(eqx_convolution(TH input, TH weight, TH bias, const int64_t* stride, int32_t nstride,
                               const int64_t* padding, int32_t npadding, const int64_t* dilation, int32_t ndilation,
                               int32_t transposed, const int64_t* output_padding, int32_t noutput_padding,

@@ -5,6 +5,7 @@ namespace Equinox.Torch.Interop;
 
 internal static unsafe partial class NativeMethods
 {
+    [LibraryImport(Library)] internal static partial IntPtr eqx_linear(Tensor input, Tensor weight, [MarshalUsing(typeof(OptionalTensorMarshaller))] Tensor? bias);
     [LibraryImport(Library)]
     internal static partial IntPtr eqx_convolution(Tensor input, Tensor weight, [MarshalUsing(typeof(OptionalTensorMarshaller))] Tensor? bias, long* stride, int nstride,
         long* padding, int npadding, long* dilation, int ndilation, int transposed, long* outputPadding,
