@@ -2,7 +2,7 @@ using Equinox.Torch.Interop;
 
 namespace Equinox.Torch;
 
-// Operators, and the ops whose signatures do not fit the one-line pattern of Tensor.Ops.g.cs.
+// Operators, and the ops whose signatures do not fit the one-line pattern of Tensor.Elementwise.cs.
 public sealed partial class Tensor
 {
     /// <summary>Elementwise sum, broadcasting.</summary>
