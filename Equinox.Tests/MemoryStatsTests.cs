@@ -31,6 +31,28 @@ public class MemoryStatsTests
     }
 
     [Test]
+    public void AFreedLargeBlockIsKeptForTheNextTensorOfItsSizeUntilTheCacheIsEmptied()
+    {
+        Settled();
+        TorchSwitches.EmptyCache(Device.Cpu);
+        long Cached() => TorchSwitches.MemoryReserved(Device.Cpu) - TorchSwitches.MemoryAllocated(Device.Cpu);
+        Assert.That(Cached(), Is.Zero);
+
+        Tensor.Zeros(256, 1024).Dispose(); // 1 MiB: kept, with its 64-byte header rounded up to a page
+        Assert.That(Cached(), Is.EqualTo(MiB + 4096));
+        using (var again = Tensor.Ones(1024, 256)) // the same bytes, another shape: takes the kept block
+        {
+            Assert.That(Cached(), Is.Zero);
+            Assert.That(again.Sum().Item<float>(), Is.EqualTo(262144f), "a reused block holds the new tensor's values");
+        }
+        Tensor.Zeros(1000).Dispose(); // 4 KB: below the cache's threshold, returned to malloc at once
+        Assert.That(Cached(), Is.EqualTo(MiB + 4096));
+
+        TorchSwitches.EmptyCache(Device.Cpu);
+        Assert.That(Cached(), Is.Zero);
+    }
+
+    [Test]
     public void PeakRemembersTheHighestFigureUntilReset()
     {
         long before = Settled();

@@ -63,6 +63,26 @@ public static class Torch
             throw new InvalidOperationException($"ResetPeakMemoryStats({device}): {NativeMethods.LastError()}");
     }
 
+    /// <summary>
+    /// Bytes the allocator holds for <paramref name="device"/>: those of <see cref="MemoryAllocated"/> plus freed blocks
+    /// kept for reuse, as <c>torch.cuda.memory_reserved</c>. On the CPU the shim keeps freed blocks of 64 KiB and more
+    /// (up to <c>EQUINOX_CPU_CACHE_MB</c> megabytes, 512 by default), so that a training step that allocates the same
+    /// buffers every step reuses them instead of mapping fresh pages from the system each time.
+    /// </summary>
+    public static long MemoryReserved(Device device)
+    {
+        if (NativeMethods.eqx_memory_cached((int)device.Type, device.Index, out long cached) != 0)
+            throw new InvalidOperationException($"memory statistics for {device}: {NativeMethods.LastError()}");
+        return MemoryAllocated(device) + cached;
+    }
+
+    /// <summary>Returns the freed blocks the allocator keeps for <paramref name="device"/> to the system, as <c>torch.cuda.empty_cache</c>.</summary>
+    public static void EmptyCache(Device device)
+    {
+        if (NativeMethods.eqx_memory_empty_cache((int)device.Type, device.Index) != 0)
+            throw new InvalidOperationException($"EmptyCache({device}): {NativeMethods.LastError()}");
+    }
+
     private static (long Current, long Peak) ReadMemoryStats(Device device)
     {
         if (NativeMethods.eqx_memory_stats((int)device.Type, device.Index, out long current, out long peak) != 0)
