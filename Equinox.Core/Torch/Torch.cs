@@ -18,6 +18,20 @@ public static class Torch
     /// <summary>The number of CUDA devices LibTorch can use (0 on a CPU-only build).</summary>
     public static int CudaDeviceCount => NativeMethods.eqx_cuda_device_count();
 
+    /// <summary>
+    /// This process's engine set-up read now: LibTorch version, BLAS in use, intra-op threads and CUDA devices. Print
+    /// it (one line) to see, for instance, that matrix multiplications run on OpenBLAS rather than the reference BLAS.
+    /// </summary>
+    public static TorchConfig Config
+    {
+        get
+        {
+            // Version loads the shim (and LibTorch with its BLAS) first, so the BLAS is read from the process's maps.
+            var version = Version;
+            return new TorchConfig(version, BlasLibrary.Detect(), NumThreads, CudaDeviceCount);
+        }
+    }
+
     /// <summary>Whether a CUDA device is usable.</summary>
     public static bool IsCudaAvailable => CudaDeviceCount > 0;
 

@@ -32,7 +32,8 @@ double Step()
     return loss.Item<double>();
 }
 
-AnsiConsole.MarkupLine($"[bold]Equinox QuickStart[/] — LibTorch {Torch.Version}, {samples} samples, {steps} steps of full-batch SGD");
+Console.WriteLine(Torch.Config);   // one line: LibTorch version, the BLAS in use, intra-op threads, CUDA devices
+AnsiConsole.MarkupLine($"[bold]Equinox QuickStart[/] — {samples} samples, {steps} steps of full-batch SGD");
 AnsiConsole.WriteLine(model.ToString());
 double initialLoss = 0, finalLoss = 0;
 AnsiConsole.Progress()

@@ -22,8 +22,8 @@ internal static partial class NativeMethods
     {
         if (name != Library) return IntPtr.Zero;
         var path = Path.Combine(AppContext.BaseDirectory, "libequinox_native.so");
-        if (NativeLibrary.TryLoad(path, out var handle)) return handle;
-        if (NativeLibrary.TryLoad(Library, assembly, searchPath, out handle)) return handle;
+        if (NativeLibrary.TryLoad(path, out var handle)) return Loaded(handle);
+        if (NativeLibrary.TryLoad(Library, assembly, searchPath, out handle)) return Loaded(handle);
         try
         {
             return NativeLibrary.Load(path);
@@ -32,8 +32,18 @@ internal static partial class NativeMethods
         {
             throw new DllNotFoundException(
                 $"Equinox could not load its LibTorch shim from '{path}': {e.Message} " +
-                "The shim is built by `dotnet build` and needs LibTorch at run time: sudo apt-get install libtorch-dev.", e);
+                "The shim is built by `dotnet build` and needs LibTorch at run time: sudo apt-get install libtorch-dev libopenblas0-pthread.", e);
         }
+    }
+
+    private static int blasChecked;
+
+    // The shim and LibTorch (with the libblas.so.3 it links to) are mapped now: warn once, off every op's path, if
+    // that BLAS is the slow reference one. The resolver may run once per entry point; the check runs once.
+    private static IntPtr Loaded(IntPtr handle)
+    {
+        if (Interlocked.Exchange(ref blasChecked, 1) == 0) BlasLibrary.WarnIfReference();
+        return handle;
     }
 
     [LibraryImport(Library)] internal static partial IntPtr eqx_last_error();
