@@ -7,9 +7,9 @@ public class BlasTests
 {
     [TestCase("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3", BlasKind.Reference)]
     [TestCase("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0", BlasKind.Reference)]
-    [TestCase("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3", BlasKind.OpenBlas)]
     [TestCase("/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3", BlasKind.OpenBlas)]
-    [TestCase("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so", BlasKind.OpenBlas)]
+    [TestCase("/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3", BlasKind.OpenBlas)]
+    [TestCase("/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so", BlasKind.OpenBlas)]
     [TestCase("/opt/intel/oneapi/mkl/latest/lib/intel64/libmkl_rt.so.2", BlasKind.Mkl)]
     [TestCase("/usr/lib/x86_64-linux-gnu/blis-openmp/libblas.so.3", BlasKind.Blis)]
     [TestCase("/usr/lib/x86_64-linux-gnu/atlas/libblas.so.3", BlasKind.Atlas)]
@@ -21,7 +21,7 @@ public class BlasTests
     public void TheReferenceBlasIsTheOnlyOneThatWarrantsTheWarning()
     {
         Assert.That(new BlasLibrary(BlasKind.Reference, "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3").IsReference);
-        Assert.That(new BlasLibrary(BlasKind.OpenBlas, "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3").IsReference,
+        Assert.That(new BlasLibrary(BlasKind.OpenBlas, "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3").IsReference,
             Is.False);
     }
 
@@ -31,7 +31,7 @@ public class BlasTests
         var text = BlasLibrary.ReferenceWarning("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3");
         Assert.That(text, Does.Not.Contain('\n'));
         Assert.That(text, Does.Contain("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3"));
-        Assert.That(text, Does.Contain("sudo apt-get install libopenblas0-pthread"));
+        Assert.That(text, Does.Contain("sudo apt-get install libopenblas0-openmp"));
         Assert.That(text, Does.Contain("EQUINOX_NO_BLAS_WARNING=1"));
     }
 
@@ -40,14 +40,14 @@ public class BlasTests
     {
         string[] maps =
         [
-            "7f00 r--p 00000000 08:01 11 /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so",
-            "7f10 r-xp 00000000 08:01 12 /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+            "7f00 r--p 00000000 08:01 11 /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so",
+            "7f10 r-xp 00000000 08:01 12 /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3",
             "7f20 rw-p 00000000 00:00 0 ",
             "7f30 rw-p 00000000 00:00 0 [heap]",
         ];
-        Assert.That(BlasLibrary.FindInMaps(maps), Is.EqualTo("/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"));
+        Assert.That(BlasLibrary.FindInMaps(maps), Is.EqualTo("/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3"));
         Assert.That(BlasLibrary.FindInMaps(maps[..1]),
-            Is.EqualTo("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"));
+            Is.EqualTo("/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblasp-r0.3.21.so"));
         Assert.That(BlasLibrary.FindInMaps(maps[2..]), Is.Null);
     }
 
@@ -77,9 +77,9 @@ public class BlasTests
     [Test]
     public void ConfigPrintsOneLine()
     {
-        var blas = new BlasLibrary(BlasKind.OpenBlas, "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3");
+        var blas = new BlasLibrary(BlasKind.OpenBlas, "/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3");
         Assert.That(new TorchConfig("1.13.0", blas, 1, 0).ToString(), Is.EqualTo(
-            "LibTorch 1.13.0 · BLAS OpenBLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3) · " +
+            "LibTorch 1.13.0 · BLAS OpenBLAS (/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3) · " +
             "1 intra-op thread · no CUDA"));
         Assert.That(new TorchConfig("2.4.0", blas, 8, 2).ToString(), Does.EndWith("8 intra-op threads · 2 CUDA devices"));
         Assert.That(Torch.Torch.Config.ToString(), Does.Not.Contain('\n'));

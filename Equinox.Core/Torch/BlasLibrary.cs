@@ -9,7 +9,7 @@ public enum BlasKind
     /// <summary>The Netlib reference BLAS (Debian's <c>libblas3</c>): correct, single-threaded and 15-25x slower.</summary>
     Reference,
 
-    /// <summary>OpenBLAS (Debian's <c>libopenblas0-pthread</c> or <c>libopenblas0-openmp</c>).</summary>
+    /// <summary>OpenBLAS (Debian's <c>libopenblas0-openmp</c>, <c>-pthread</c> or <c>-serial</c>).</summary>
     OpenBlas,
 
     /// <summary>Intel's oneAPI Math Kernel Library.</summary>
@@ -32,7 +32,7 @@ public enum BlasKind
 public sealed record BlasLibrary(BlasKind Kind, string? Path)
 {
     /// <summary>The command that installs the optimised BLAS the project uses.</summary>
-    public const string InstallCommand = "sudo apt-get install libopenblas0-pthread";
+    public const string InstallCommand = "sudo apt-get install libopenblas0-openmp";
 
     /// <summary>The environment variable that, set to <c>1</c>, silences the warning about the reference BLAS.</summary>
     public const string SilenceVariable = "EQUINOX_NO_BLAS_WARNING";

@@ -3,7 +3,7 @@ namespace Equinox.Torch;
 /// <summary>
 /// How the tensor engine of this process is set up, as <see cref="Torch.Config"/> reads it. Its
 /// <see cref="ToString"/> is one line for a program's header, e.g.
-/// <c>LibTorch 1.13.0 · BLAS OpenBLAS (/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3) · 1 intra-op thread · no CUDA</c>.
+/// <c>LibTorch 1.13.0 · BLAS OpenBLAS (/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3) · 1 intra-op thread · no CUDA</c>.
 /// </summary>
 /// <param name="LibTorchVersion">The LibTorch version the shim was built against (<see cref="Torch.Version"/>).</param>
 /// <param name="Blas">The BLAS library LibTorch's matrix multiplications run on.</param>

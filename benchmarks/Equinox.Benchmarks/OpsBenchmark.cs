@@ -150,7 +150,7 @@ internal static class OpsBenchmark
             {
                 Console.Error.WriteLine(output);
                 Console.Error.WriteLine($"Building the C++ benchmark failed (cmake {string.Join(' ', step)}); its output is above. " +
-                                        "It needs cmake, g++ and LibTorch (sudo apt-get install cmake g++ libtorch-dev libopenblas0-pthread); or leave it out with --impl cs,py.");
+                                        "It needs cmake, g++ and LibTorch (sudo apt-get install cmake g++ libtorch-dev libopenblas0-openmp); or leave it out with --impl cs,py.");
                 return null;
             }
         }

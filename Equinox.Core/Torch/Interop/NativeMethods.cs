@@ -32,7 +32,7 @@ internal static partial class NativeMethods
         {
             throw new DllNotFoundException(
                 $"Equinox could not load its LibTorch shim from '{path}': {e.Message} " +
-                "The shim is built by `dotnet build` and needs LibTorch at run time: sudo apt-get install libtorch-dev libopenblas0-pthread.", e);
+                "The shim is built by `dotnet build` and needs LibTorch at run time: sudo apt-get install libtorch-dev libopenblas0-openmp.", e);
         }
     }
 
