@@ -103,11 +103,8 @@ internal static class StepBenchmark
             }
         }
 
-        var calls = new Dictionary<(string Impl, string Model), double>();
-        if (options.CountCalls)
-            foreach (var impl in new[] { "cs-jit", "cs" }.Where(options.Implementations.Contains))
-                foreach (var m in options.Models)
-                    if (StepCalls.Count(impl, m) is { } n) calls[(impl, m.Name)] = n;
+        var csImpls = new[] { "cs-jit", "cs" }.Where(options.Implementations.Contains).ToArray();
+        var calls = options.CountCalls && csImpls.Length > 0 ? StepCalls.Count(root, csImpls, options.Models) : [];
 
         bool agree = true;
         var report = new List<Dictionary<string, object?>>();
@@ -163,7 +160,11 @@ internal static class StepBenchmark
         }
         Console.WriteLine();
         foreach (var impl in Order.Where(blas.ContainsKey)) Console.WriteLine($"BLAS mapped by {Titles[impl]}: {blas[impl]}");
-        if (!options.CountCalls) Console.WriteLine("native calls per C# step: not counted (--count-calls runs the C# steps under ltrace)");
+        // Debian's reference BLAS lives in .../blas/, OpenBLAS in .../openblas-pthread/ (or -openmp, -serial).
+        if (blas.Values.Any(b => b.Contains("/blas/libblas.so", StringComparison.Ordinal)))
+            Console.WriteLine("warning: the reference BLAS is in use (15-25x slower matmuls than OpenBLAS): the wide model's numbers are " +
+                              "dominated by it. sudo apt-get install libopenblas0-pthread selects OpenBLAS for all four.");
+        if (!options.CountCalls) Console.WriteLine("native calls per C# step: not counted (--count-calls counts them with uprobes and perf; needs root)");
         Console.WriteLine(agree
             ? $"losses after 100 steps agree within {LossTolerance:0e+0} relative"
             : $"ERROR: the losses after 100 steps differ by more than {LossTolerance:0e+0} relative (see the tables above)");

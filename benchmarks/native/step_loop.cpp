@@ -89,7 +89,7 @@ struct Timing {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps_small = 2000, steps_wide = 200, repeats = 5, warmup_ms = 1000, threads = 1;
+  int64_t steps_small = 1000, steps_wide = 50, repeats = 5, warmup_ms = 1000, threads = 1;
   std::string data, models = "small,wide";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
