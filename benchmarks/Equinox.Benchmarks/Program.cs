@@ -15,7 +15,7 @@ Console.Error.WriteLine("""
       ops [--iters N] [--repeats R] [--warmup W] [--warmup-ms MS] [--rounds K] [--case NAME] [--impl cs,cpp,py]
                  relu(matmul(x, w) + b) with and without autograd, timed in C#, raw LibTorch C++ and PyTorch side by side.
       step [--steps N] [--repeats R] [--rounds K] [--warmup-ms MS] [--threads T] [--model small,wide] [--impl cs-jit,cs,cpp,py]
-           [--count-calls] [--json PATH]
+           [--count-calls] [--no-phases] [--json PATH]
                  SGD training steps of a small and a wide MLP: C# with FilterJit and donation, C# without, LibTorch C++
                  (torch::nn + torch::optim::SGD) and PyTorch eager, side by side; results also as JSON in benchmarks/results.
       overhead [iterations]

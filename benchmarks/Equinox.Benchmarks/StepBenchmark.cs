@@ -7,7 +7,7 @@ namespace Equinox.Benchmarks;
 
 /// <summary>Options of the step benchmark (passed on to the C++ and Python programs as flags).</summary>
 internal sealed record StepOptions(int? Steps, int Repeats, int Rounds, int WarmupMilliseconds, int Threads,
-    IReadOnlyList<StepModel> Models, IReadOnlySet<string> Implementations, string? Json, bool CountCalls)
+    IReadOnlyList<StepModel> Models, IReadOnlySet<string> Implementations, string? Json, bool CountCalls, bool Phases)
 {
     public int StepsFor(StepModel model) => Steps ?? model.DefaultSteps;
 
@@ -106,6 +106,15 @@ internal static class StepBenchmark
         var csImpls = new[] { "cs-jit", "cs" }.Where(options.Implementations.Contains).ToArray();
         var calls = options.CountCalls && csImpls.Length > 0 ? StepCalls.Count(root, csImpls, options.Models) : [];
 
+        var phases = new Dictionary<(string Impl, string Model), (string Phase, double Microseconds)[]>();
+        if (options.Phases)
+            foreach (var impl in csImpls)
+                foreach (var m in options.Models)
+                {
+                    Console.Error.WriteLine($"phases: {impl} {m.Name}");
+                    phases[(impl, m.Name)] = StepLoop.Phases(impl, data[m.Name], options.StepsFor(m), options.WarmupMilliseconds).Means;
+                }
+
         bool agree = true;
         var report = new List<Dictionary<string, object?>>();
         foreach (var m in options.Models)
@@ -152,8 +161,22 @@ internal static class StepBenchmark
                 Console.WriteLine($"  faults/step C#-jit/C++: {(cf > 0 ? F(jf / cf, 2) : jf == 0 ? "1 (both 0)" : "∞ (C++ 0)")}");
                 ratios["faults C#-jit/C++"] = cf > 0 ? jf / cf : null;
             }
+            var phaseReport = new Dictionary<string, object?>();
+            if (csImpls.Any(i => phases.ContainsKey((i, m.Name))))
+            {
+                Console.WriteLine("  phases of the C# steps, mean wall µs/step (a separate, instrumented pass):");
+                var present = csImpls.Where(i => phases.ContainsKey((i, m.Name))).ToArray();
+                var phaseRows = new List<string[]>();
+                foreach (var (phase, index) in phases[(present[0], m.Name)].Select((p, i) => (p.Phase, i)))
+                    phaseRows.Add([phase, .. present.Select(i => F(phases[(i, m.Name)][index].Microseconds, 1))]);
+                phaseRows.Add(["total", .. present.Select(i => F(phases[(i, m.Name)].Sum(p => p.Microseconds), 1))]);
+                PrintTable(["phase", .. present.Select(i => Titles[i])], phaseRows);
+                foreach (var i in present)
+                    phaseReport[i] = phases[(i, m.Name)].ToDictionary(p => p.Phase, p => (object?)p.Microseconds);
+            }
             report.Add(new Dictionary<string, object?>
             {
+                ["phases_us_per_step"] = phaseReport,
                 ["model"] = m.Name, ["description"] = m.Describe, ["steps_per_repeat"] = options.StepsFor(m),
                 ["implementations"] = entries, ["ratios"] = ratios,
             });
@@ -189,7 +212,7 @@ internal static class StepBenchmark
         int? steps = null;
         int repeats = 5, rounds = 2, warmupMilliseconds = 1000, threads = 1;
         string? json = null;
-        bool countCalls = false;
+        bool countCalls = false, phases = true;
         IReadOnlyList<StepModel> models = StepModel.All;
         var implementations = new HashSet<string>(Order);
         for (int i = 0; i < args.Length; i++)
@@ -206,6 +229,7 @@ internal static class StepBenchmark
                 case "--threads": threads = Count(); break;
                 case "--json": json = Path.GetFullPath(Value()); break;
                 case "--count-calls": countCalls = true; break;
+                case "--no-phases": phases = false; break;
                 case "--model":
                     var names = Value().Split(',', StringSplitOptions.RemoveEmptyEntries);
                     models = [.. StepModel.All.Where(m => names.Contains(m.Name))];
@@ -218,10 +242,10 @@ internal static class StepBenchmark
                         throw new ArgumentException($"--impl takes a comma-separated subset of {string.Join(",", Order)}, not '{args[i]}'.");
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --steps --repeats --rounds --warmup-ms --threads --model --impl --count-calls --json.");
+                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --steps --repeats --rounds --warmup-ms --threads --model --impl --count-calls --no-phases --json.");
             }
         }
-        return new StepOptions(steps, repeats, rounds, warmupMilliseconds, threads, models, implementations, json, countCalls);
+        return new StepOptions(steps, repeats, rounds, warmupMilliseconds, threads, models, implementations, json, countCalls, phases);
     }
 
     private static (Dictionary<string, StepTimings> Results, string Blas) RunChild(string program, string[] arguments)

@@ -13,8 +13,8 @@ internal sealed record StepModel(string Name, int In, int Width, int Out, int Ba
 
     public static readonly StepModel[] All =
     [
-        new("small", 2, 64, 1, 32, CrossEntropy: false, DefaultSteps: 1000, Seed: 1),
-        new("wide", 784, 256, 10, 128, CrossEntropy: true, DefaultSteps: 50, Seed: 2),
+        new("small", 2, 64, 1, 32, CrossEntropy: false, DefaultSteps: 2000, Seed: 1),
+        new("wide", 784, 256, 10, 128, CrossEntropy: true, DefaultSteps: 200, Seed: 2),
     ];
 
     public string Describe => $"MLP {In}-{Width}-{Width}-{Out} (ReLU), batch {Batch}, {(CrossEntropy ? "cross-entropy" : "MSE")}, SGD lr {LearningRate}";

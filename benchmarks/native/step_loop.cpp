@@ -68,18 +68,20 @@ std::vector<torch::Tensor> read_tensors(const std::string& path) {
   return tensors;
 }
 
+// The libblas.so.3 (and libopenblas) files mapped, resolved, joined by ';'.
 std::string mapped_blas() {
   std::ifstream maps("/proc/self/maps");
-  std::string line;
+  std::string line, found;
   while (std::getline(maps, line)) {
     auto slash = line.find('/');
     if (slash == std::string::npos) continue;
     std::string path = line.substr(slash);
     if (path.find("libblas.so") == std::string::npos && path.find("libopenblas") == std::string::npos) continue;
     char resolved[PATH_MAX];
-    return realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+    std::string real = realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+    if ((";" + found + ";").find(";" + real + ";") == std::string::npos) found += (found.empty() ? "" : ";") + real;
   }
-  return "none";
+  return found.empty() ? "none" : found;
 }
 
 struct Timing {
@@ -89,7 +91,7 @@ struct Timing {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps_small = 1000, steps_wide = 50, repeats = 5, warmup_ms = 1000, threads = 1;
+  int64_t steps_small = 2000, steps_wide = 200, repeats = 5, warmup_ms = 1000, threads = 1;
   std::string data, models = "small,wide";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];

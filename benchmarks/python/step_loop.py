@@ -45,15 +45,15 @@ def read_tensors(path):
 
 
 def mapped_blas():
+    """The libblas.so.3 (and libopenblas) files mapped, resolved, joined by ';'."""
+    found = []
     with open("/proc/self/maps") as maps:
         for line in maps:
             slash = line.find("/")
-            if slash < 0:
-                continue
-            path = line[slash:].strip()
-            if "libblas.so" in path or "libopenblas" in path:
-                return os.path.realpath(path)
-    return "none"
+            path = line[slash:].strip() if slash >= 0 else ""
+            if ("libblas.so" in path or "libopenblas" in path) and os.path.realpath(path) not in found:
+                found.append(os.path.realpath(path))
+    return ";".join(found) or "none"
 
 
 def minor_faults():
@@ -105,10 +105,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default="small,wide")
-    parser.add_argument("--steps-small", type=int, default=1000)
-    parser.add_argument("--steps-wide", type=int, default=50)
+    parser.add_argument("--steps-small", type=int, default=2000)
+    parser.add_argument("--steps-wide", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup-ms", type=int, default=1000)
+    parser.add_argument("--warmup-ms", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
