@@ -18,9 +18,12 @@ few=10 many=40
 
 mounted=""
 if [ ! -e /sys/kernel/tracing/uprobe_events ]; then mount -t tracefs nodev /sys/kernel/tracing; mounted=1; fi
+tmp=$(mktemp -d)
 cleanup() {
+  rm -rf "$tmp"
   perf probe -q -d 'probe_libequinox_native:*' >/dev/null 2>&1 || true
-  if [ -n "$mounted" ]; then umount /sys/kernel/tracing || true; fi
+  # perf may mount tracefs again on top of ours; take every layer off.
+  if [ -n "$mounted" ]; then while mountpoint -q /sys/kernel/tracing && umount /sys/kernel/tracing; do :; done; fi
 }
 trap cleanup EXIT
 
@@ -31,14 +34,18 @@ for f in $(nm -D --defined-only "$lib" | awk '$2 == "T" && $3 ~ /^eqx_/ { print 
   perf probe -q -x "$lib" --add "$event=$f" >/dev/null 2>&1 || echo "no probe on $f" >&2
 done
 
-count() { # impl model steps -> total calls
+count() { # impl model steps -> "<function> <calls>" lines
   perf stat -x, -e 'probe_libequinox_native:*' -o /dev/stdout -- "$bin/Equinox.Benchmarks" step-calls "$1" "$2" "$3" \
-    | awk -F, '$1 ~ /^[0-9]+$/ { n += $1 } END { print n + 0 }'
+    | awk -F, '$1 ~ /^[0-9]+$/ { sub(/^probe_libequinox_native:/, "", $3); print $3, $1 }'
 }
+# EQX_CALLS <impl> <model> <calls per step>, then EQX_CALLS_BY <impl> <model> <function>=<calls per step> ...
 for impl in ${impls//,/ }; do
   for model in ${models//,/ }; do
-    a=$(count "$impl" "$model" $few)
-    b=$(count "$impl" "$model" $many)
-    echo "EQX_CALLS $impl $model $(awk -v a="$a" -v b="$b" -v n=$((many - few)) 'BEGIN { printf "%.1f", (b - a) / n }')"
+    count "$impl" "$model" $few >"$tmp/few"
+    count "$impl" "$model" $many >"$tmp/many"
+    awk -v impl="$impl" -v model="$model" -v n=$((many - few)) '
+      FNR == NR { a[$1] = $2; next }
+      { d = ($2 - a[$1]) / n; if (d != 0) { by = by sprintf(" %s=%g", $1, d); total += d } }
+      END { printf "EQX_CALLS %s %s %.1f\nEQX_CALLS_BY %s %s%s\n", impl, model, total, impl, model, by }' "$tmp/few" "$tmp/many"
   done
 done

@@ -23,6 +23,8 @@ internal static class StepCalls
             // EQX_CALLS <impl> <model> <calls per step>
             var parts = line.Trim().Split(' ');
             if (parts.Length == 4 && parts[0] == "EQX_CALLS") counts[(parts[1], parts[2])] = double.Parse(parts[3], CultureInfo.InvariantCulture);
+            // EQX_CALLS_BY <impl> <model> <function>=<calls per step> ...: shown as it is, for whoever wants to cut calls
+            if (parts.Length > 3 && parts[0] == "EQX_CALLS_BY") Console.WriteLine($"native calls per step, {parts[1]} {parts[2]}: {string.Join(' ', parts[3..])}");
         }
         if (exit != 0 || counts.Count == 0) Console.Error.WriteLine($"{script} exited with {exit}; native calls not counted:\n{output}");
         return counts;
