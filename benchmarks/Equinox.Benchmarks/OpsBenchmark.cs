@@ -47,7 +47,7 @@ internal static class OpsBenchmark
         string? native = null;
         if (options.Implementations.Contains("cpp"))
         {
-            native = BuildNative(root);
+            native = BuildNative(root, "ops_loop");
             if (native is null) return 1;
         }
 
@@ -122,7 +122,7 @@ internal static class OpsBenchmark
     }
 
     // The folder holding Equinox.sln, looked for above the working directory and then above the program.
-    private static string FindRepositoryRoot()
+    internal static string FindRepositoryRoot()
     {
         foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
@@ -131,8 +131,9 @@ internal static class OpsBenchmark
     }
 
     // Configures and builds benchmarks/native into benchmarks/native/build with the LibTorch the shim was built with
-    // (its Torch_DIR from the shim's CMake cache), so the C++ and C# numbers come from the same libtorch_cpu.
-    private static string? BuildNative(string root)
+    // (its Torch_DIR from the shim's CMake cache), so the C++ and C# numbers come from the same libtorch_cpu; returns
+    // the path of `program` there.
+    internal static string? BuildNative(string root, string program)
     {
         var source = Path.Combine(root, "benchmarks", "native");
         var build = Path.Combine(source, "build");
@@ -150,11 +151,11 @@ internal static class OpsBenchmark
             {
                 Console.Error.WriteLine(output);
                 Console.Error.WriteLine($"Building the C++ benchmark failed (cmake {string.Join(' ', step)}); its output is above. " +
-                                        "It needs cmake, g++ and LibTorch (sudo apt-get install cmake g++ libtorch-dev libopenblas0-openmp); or leave it out with --impl cs,py.");
+                                        "It needs cmake, g++ and LibTorch (sudo apt-get install cmake g++ libtorch-dev libopenblas0-openmp); or leave it out with --impl (naming the others).");
                 return null;
             }
         }
-        return Path.Combine(build, "ops_loop");
+        return Path.Combine(build, program);
     }
 
     private static Dictionary<string, Timings> RunChild(string program, string[] arguments)
@@ -175,7 +176,7 @@ internal static class OpsBenchmark
     }
 
     // Runs a program to completion; returns its exit code and its stdout followed by its stderr.
-    private static (int Exit, string Output) Execute(string program, IEnumerable<string> arguments)
+    internal static (int Exit, string Output) Execute(string program, IEnumerable<string> arguments)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) start.ArgumentList.Add(a);
@@ -206,7 +207,7 @@ internal static class OpsBenchmark
         foreach (var row in rows) Console.WriteLine(Line(row));
     }
 
-    private static double Median(List<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         int mid = sorted.Length / 2;

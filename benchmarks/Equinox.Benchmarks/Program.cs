@@ -2,6 +2,8 @@ using Equinox.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/Equinox.Benchmarks -- <mode> [options]   (see benchmarks/README.md)
 if (args.Length > 0 && args[0] == "ops") return OpsBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "step") return StepBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "step-calls") return StepCalls.RunChild(args[1..]);
 if (args.Length > 0 && args[0] == "overhead") return Overhead.Run(args[1..]);
 if (args.Length > 0 && args[0] == "trees") return TreesBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "vmap") return VmapBenchmark.Run(args[1..]);
@@ -12,6 +14,10 @@ Console.Error.WriteLine("""
     usage: Equinox.Benchmarks <mode> [options]
       ops [--iters N] [--repeats R] [--warmup W] [--warmup-ms MS] [--rounds K] [--case NAME] [--impl cs,cpp,py]
                  relu(matmul(x, w) + b) with and without autograd, timed in C#, raw LibTorch C++ and PyTorch side by side.
+      step [--steps N] [--repeats R] [--rounds K] [--warmup-ms MS] [--threads T] [--model small,wide] [--impl cs-jit,cs,cpp,py]
+           [--count-calls] [--no-phases] [--json PATH]
+                 SGD training steps of a small and a wide MLP: C# with FilterJit and donation, C# without, LibTorch C++
+                 (torch::nn + torch::optim::SGD) and PyTorch eager, side by side; results also as JSON in benchmarks/results.
       overhead [iterations]
                  the binding's own cost per op (a near-free native op, Alias, in and out of scopes).
       trees [--iters N]

@@ -1,0 +1,177 @@
+// The training-step benchmark in LibTorch C++, written in LibTorch's own idiom: torch::nn::Sequential of Linear and
+// ReLU modules, torch::optim::SGD, then zero_grad / forward / loss / backward / step per iteration. Same models, data,
+// step counts and output format as benchmarks/python/step_loop.py and the C# steps in
+// benchmarks/Equinox.Benchmarks/StepLoop.cs.
+//
+//   step_loop --data DIR [--model small,wide] [--steps-small N] [--steps-wide N] [--repeats R] [--warmup-ms MS]
+//             [--threads T]
+//
+// DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial weights [out, in] and biases of each
+// Linear layer, then the inputs x and the targets y. Each model: 100 steps from the initial weights, then the loss of
+// the model they leave (printed, so the driver can check the four implementations agree); more steps until at least
+// MS ms have passed; then R timed blocks of N steps.
+//
+// Prints `EQX_RESULT <model> <wall µs/step per repeat> <thread-CPU µs/step per repeat> <minor faults/step per repeat>
+// <loss after 100 steps>` and `EQX_BLAS <the libblas file this process mapped>`.
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+double thread_cpu_us() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec * 1e-3;
+}
+
+long thread_minor_faults() {
+  rusage usage;
+  getrusage(RUSAGE_THREAD, &usage);
+  return usage.ru_minflt;
+}
+
+// <model>.bin: "EQXSTEP1", int32 count, then per tensor int32 dtype (0 f32, 1 i64), int32 rank, int64 dims, data.
+std::vector<torch::Tensor> read_tensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  char magic[8];
+  in.read(magic, 8);
+  if (std::string(magic, 8) != "EQXSTEP1") throw std::runtime_error(path + " is not a step-benchmark data file");
+  int32_t count;
+  in.read(reinterpret_cast<char*>(&count), 4);
+  std::vector<torch::Tensor> tensors;
+  for (int32_t i = 0; i < count; i++) {
+    int32_t dtype, rank;
+    in.read(reinterpret_cast<char*>(&dtype), 4);
+    in.read(reinterpret_cast<char*>(&rank), 4);
+    std::vector<int64_t> shape(rank);
+    in.read(reinterpret_cast<char*>(shape.data()), 8 * rank);
+    auto t = torch::empty(shape, dtype == 0 ? torch::kFloat32 : torch::kInt64);
+    in.read(reinterpret_cast<char*>(t.data_ptr()), (std::streamsize)t.nbytes());
+    tensors.push_back(t);
+  }
+  if (!in) throw std::runtime_error(path + " is truncated");
+  return tensors;
+}
+
+// The libblas.so.3 (and libopenblas) files mapped, resolved, joined by ';'.
+std::string mapped_blas() {
+  std::ifstream maps("/proc/self/maps");
+  std::string line, found;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    if (path.find("libblas.so") == std::string::npos && path.find("libopenblas") == std::string::npos) continue;
+    char resolved[PATH_MAX];
+    std::string real = realpath(path.c_str(), resolved) ? std::string(resolved) : path;
+    if ((";" + found + ";").find(";" + real + ";") == std::string::npos) found += (found.empty() ? "" : ";") + real;
+  }
+  return found.empty() ? "none" : found;
+}
+
+struct Timing {
+  double wall, cpu, faults;  // per step
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t steps_small = 2000, steps_wide = 200, repeats = 5, warmup_ms = 1000, threads = 1;
+  std::string data, models = "small,wide";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--model")) models = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--steps-small")) steps_small = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps-wide")) steps_wide = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--warmup-ms")) warmup_ms = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--threads")) threads = std::atoll(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (data.empty()) {
+    std::fprintf(stderr, "--data DIR is required\n");
+    return 2;
+  }
+
+  at::set_num_threads((int)threads);
+  std::printf("EQX_INFO cpp torch=%s threads=%d\n", TORCH_VERSION, at::get_num_threads());
+
+  std::stringstream list(models);
+  std::string name;
+  while (std::getline(list, name, ',')) {
+    const bool wide = name == "wide";
+    const int64_t steps = wide ? steps_wide : steps_small;
+    auto tensors = read_tensors(data + "/" + name + ".bin");
+    const auto x = tensors[6], y = tensors[7];
+
+    torch::nn::Sequential model(
+        torch::nn::Linear(tensors[0].size(1), tensors[0].size(0)), torch::nn::ReLU(),
+        torch::nn::Linear(tensors[2].size(1), tensors[2].size(0)), torch::nn::ReLU(),
+        torch::nn::Linear(tensors[4].size(1), tensors[4].size(0)));
+    {
+      torch::NoGradGuard no_grad;
+      auto parameters = model->parameters();  // weight, bias of each Linear, in order
+      for (size_t p = 0; p < parameters.size(); p++) parameters[p].copy_(tensors[p]);
+    }
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01));
+
+    auto loss_of = [&](const torch::Tensor& out) {
+      return wide ? torch::nn::functional::cross_entropy(out, y) : torch::mse_loss(out, y);
+    };
+    auto step = [&]() {
+      optimizer.zero_grad();
+      auto loss = loss_of(model->forward(x));
+      loss.backward();
+      optimizer.step();
+    };
+
+    for (int i = 0; i < 100; i++) step();
+    double loss100;
+    {
+      torch::NoGradGuard no_grad;
+      loss100 = loss_of(model->forward(x)).item<double>();
+    }
+    auto warm_start = std::chrono::steady_clock::now();
+    do step();
+    while (std::chrono::steady_clock::now() - warm_start < std::chrono::milliseconds(warmup_ms));
+
+    std::vector<Timing> times;
+    for (int64_t r = 0; r < repeats; r++) {
+      long faults_start = thread_minor_faults();
+      double cpu_start = thread_cpu_us();
+      auto start = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < steps; i++) step();
+      auto wall = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+      times.push_back({wall / (double)steps, (thread_cpu_us() - cpu_start) / (double)steps,
+                       (double)(thread_minor_faults() - faults_start) / (double)steps});
+    }
+    std::printf("EQX_RESULT %s ", name.c_str());
+    for (size_t r = 0; r < times.size(); r++) std::printf(r ? ",%.4f" : "%.4f", times[r].wall);
+    std::printf(" ");
+    for (size_t r = 0; r < times.size(); r++) std::printf(r ? ",%.4f" : "%.4f", times[r].cpu);
+    std::printf(" ");
+    for (size_t r = 0; r < times.size(); r++) std::printf(r ? ",%.4f" : "%.4f", times[r].faults);
+    std::printf(" %.9g\n", loss100);
+    std::fflush(stdout);
+  }
+  std::printf("EQX_BLAS %s\n", mapped_blas().c_str());
+  return 0;
+}

@@ -1,0 +1,124 @@
+"""The training-step benchmark in PyTorch eager, in PyTorch's own idiom: nn.Sequential of nn.Linear and nn.ReLU,
+torch.optim.SGD, then zero_grad / forward / loss / backward / step per iteration. Same models, data, step counts and
+output format as benchmarks/native/step_loop.cpp and the C# steps in benchmarks/Equinox.Benchmarks/StepLoop.cs.
+
+    /usr/bin/python3 step_loop.py --data DIR [--model small,wide] [--steps-small N] [--steps-wide N] [--repeats R]
+                                  [--warmup-ms MS] [--threads T]
+
+DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial weights [out, in] and biases of each
+Linear layer, then the inputs x and the targets y. Each model: 100 steps from the initial weights, then the loss of
+the model they leave; more steps until at least MS ms have passed; then R timed blocks of N steps.
+
+Prints `EQX_RESULT <model> <wall us/step per repeat> <thread-CPU us/step per repeat> <minor faults/step per repeat>
+<loss after 100 steps>` and `EQX_BLAS <the libblas file this process mapped>`.
+"""
+import argparse
+import os
+import resource
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def read_tensors(path):
+    # "EQXSTEP1", int32 count, then per tensor int32 dtype (0 f32, 1 i64), int32 rank, int64 dims, data.
+    with open(path, "rb") as f:
+        blob = f.read()
+    if blob[:8] != b"EQXSTEP1":
+        raise ValueError(f"{path} is not a step-benchmark data file")
+    (count,) = struct.unpack_from("<i", blob, 8)
+    offset, tensors = 12, []
+    for _ in range(count):
+        dtype, rank = struct.unpack_from("<ii", blob, offset)
+        offset += 8
+        shape = struct.unpack_from(f"<{rank}q", blob, offset)
+        offset += 8 * rank
+        np_dtype = np.float32 if dtype == 0 else np.int64
+        n = int(np.prod(shape)) if rank else 1
+        array = np.frombuffer(blob, dtype=np_dtype, count=n, offset=offset).reshape(shape)
+        offset += n * array.itemsize
+        tensors.append(torch.from_numpy(array.copy()))
+    return tensors
+
+
+def mapped_blas():
+    """The libblas.so.3 (and libopenblas) files mapped, resolved, joined by ';'."""
+    found = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            slash = line.find("/")
+            path = line[slash:].strip() if slash >= 0 else ""
+            if ("libblas.so" in path or "libopenblas" in path) and os.path.realpath(path) not in found:
+                found.append(os.path.realpath(path))
+    return ";".join(found) or "none"
+
+
+def minor_faults():
+    return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+
+
+def run_model(name, data, steps, repeats, warmup_ms):
+    wide = name == "wide"
+    tensors = read_tensors(os.path.join(data, f"{name}.bin"))
+    x, y = tensors[6], tensors[7]
+    layers = [torch.nn.Linear(w.shape[1], w.shape[0]) for w in tensors[0:6:2]]
+    model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
+    with torch.no_grad():
+        for p, t in zip(model.parameters(), tensors[:6]):  # weight, bias of each Linear, in order
+            p.copy_(t)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = F.cross_entropy if wide else F.mse_loss
+
+    def step():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(100):
+        step()
+    with torch.no_grad():
+        loss100 = loss_fn(model(x), y).item()
+    warm_start = time.perf_counter()
+    while True:
+        step()
+        if time.perf_counter() - warm_start >= warmup_ms / 1000:
+            break
+    times = []
+    for _ in range(repeats):
+        faults_start = minor_faults()
+        cpu_start = time.thread_time()
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        wall = (time.perf_counter() - start) * 1e6 / steps
+        cpu = (time.thread_time() - cpu_start) * 1e6 / steps
+        times.append((wall, cpu, (minor_faults() - faults_start) / steps))
+    print(f"EQX_RESULT {name} " + " ".join(",".join(f"{t[i]:.4f}" for t in times) for i in range(3)) + f" {loss100:.9g}",
+          flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--model", default="small,wide")
+    parser.add_argument("--steps-small", type=int, default=2000)
+    parser.add_argument("--steps-wide", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--warmup-ms", type=int, default=2000)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    print(f"EQX_INFO python torch={torch.__version__} threads={torch.get_num_threads()}", flush=True)
+    for name in args.model.split(","):
+        steps = args.steps_wide if name == "wide" else args.steps_small
+        run_model(name, args.data, steps, args.repeats, args.warmup_ms)
+    print(f"EQX_BLAS {mapped_blas()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
