@@ -130,6 +130,26 @@ public sealed partial class Tensor
         return this;
     }
 
+    /// <summary>
+    /// <c>targets[i] += alpha * others[i]</c> for every i, in place and outside autograd, as one multi-tensor op
+    /// (LibTorch's <c>_foreach_add_</c>): one native call whatever the number of tensors. For optimisers' updates.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public static unsafe void AddInPlace(ReadOnlySpan<Tensor> targets, ReadOnlySpan<Tensor> others, double alpha = 1)
+    {
+        if (targets.Length != others.Length)
+            throw new ArgumentException($"AddInPlace got {targets.Length} targets but {others.Length} tensors to add; give one per target.", nameof(others));
+        if (targets.IsEmpty) return;
+        Span<IntPtr> a = targets.Length <= 64 ? stackalloc IntPtr[targets.Length] : new IntPtr[targets.Length];
+        Span<IntPtr> b = others.Length <= 64 ? stackalloc IntPtr[others.Length] : new IntPtr[others.Length];
+        int status;
+        using (new TensorUses(targets!, a, nameof(targets)))
+        using (new TensorUses(others!, b, nameof(others)))
+        fixed (IntPtr* pa = a) fixed (IntPtr* pb = b)
+            status = NativeMethods.eqx_foreach_add_(pa, pb, targets.Length, alpha);
+        if (status < 0) throw Failure("_foreach_add_", [.. targets, .. others], $"alpha={alpha}");
+    }
+
     /// <summary>this *= value, in place.</summary>
     public Tensor MulInPlace(double value)
     {

@@ -19,6 +19,8 @@ public sealed partial class Tensor : IDisposable
     private readonly IntPtr pointer;
     private TensorHandle? backstop;
     private long[]? shape;
+    private int dtypeCode = -1;     // the DType, read on first use
+    private long deviceCode = -1;   // the Device's type and index, read on first use
 
     // The native calls using `pointer` right now (TensorMarshaller holds one use per call), plus the Disposed flag,
     // then the Freed flag, in one word so that "take a use unless disposed" and "free once disposed and unused" are
@@ -27,10 +29,11 @@ public sealed partial class Tensor : IDisposable
     private const long Disposed = 1L << 61;
     private const long Freed = 1L << 62;
 
-    private Tensor(IntPtr pointer)
+    // `counted`: the live-tensor count already includes the pointer (a native tensor taken over from another Tensor).
+    private Tensor(IntPtr pointer, bool counted = false)
     {
         this.pointer = pointer;
-        TensorHandle.Created();
+        if (!counted) TensorHandle.Created();
         var scope = TensorScope.Current;
         if (scope is not null)
         {
@@ -107,6 +110,18 @@ public sealed partial class Tensor : IDisposable
         var handle = Volatile.Read(ref backstop);
         if (handle is not null) handle.Release(); // frees the pointer, withdraws the memory pressure, cancels the finalizer
         else TensorHandle.Free(pointer);
+    }
+
+    /// <summary>
+    /// A new <see cref="Tensor"/> that owns this one's native tensor, leaving this one disposed, with no native call:
+    /// what a donated parameter updated in place becomes. Null when a native call on another thread is using this
+    /// tensor or it was disposed (the caller then aliases and disposes instead).
+    /// </summary>
+    internal Tensor? TakeHandle()
+    {
+        if (Interlocked.CompareExchange(ref uses, Disposed | Freed, 0) != 0) return null;
+        Volatile.Read(ref backstop)?.Cancel(); // the pointer lives on in the new tensor
+        return new Tensor(pointer, counted: true);
     }
 
     /// <summary>
@@ -193,8 +208,11 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            var dtype = (DType)NativeMethods.eqx_tensor_dtype(this);
-            return dtype;
+            // A native tensor's dtype and device never change: read once, as the shape is.
+            int code = dtypeCode;
+            if (code < 0) dtypeCode = code = NativeMethods.eqx_tensor_dtype(this);
+            else if (IsDisposed) ThrowDisposed();
+            return (DType)code;
         }
     }
 
@@ -203,44 +221,28 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            NativeMethods.eqx_tensor_device(this, out int type, out int index);
-            return new Device((DeviceType)type, index);
+            long code = deviceCode;
+            if (code < 0)
+            {
+                NativeMethods.eqx_tensor_device(this, out int type, out int index);
+                deviceCode = code = ((long)type << 32) | (uint)index;
+            }
+            else if (IsDisposed) ThrowDisposed();
+            return new Device((DeviceType)(int)(code >> 32), (int)(uint)code);
         }
     }
 
     /// <summary>The number of elements.</summary>
-    public long NumberOfElements
-    {
-        get
-        {
-            long count = NativeMethods.eqx_tensor_numel(this);
-            return count;
-        }
-    }
+    public long NumberOfElements => NativeMethods.eqx_tensor_numel(this);
 
     /// <summary>The bytes the elements occupy.</summary>
-    public long Bytes
-    {
-        get
-        {
-            long bytes = NativeMethods.eqx_tensor_nbytes(this);
-            return bytes;
-        }
-    }
+    public long Bytes => NativeMethods.eqx_tensor_nbytes(this);
 
     /// <summary>Whether both objects refer to the same native tensor (not merely equal values).</summary>
-    public bool IsSameAs(Tensor other)
-    {
-        bool same = NativeMethods.eqx_tensor_same(this, Required(other)) != 0;
-        return same;
-    }
+    public bool IsSameAs(Tensor other) => NativeMethods.eqx_tensor_same(this, Required(other)) != 0;
 
     /// <summary>Whether both tensors view the same memory (one is a view or alias of the other).</summary>
-    public bool SharesStorageWith(Tensor other)
-    {
-        bool shares = NativeMethods.eqx_tensor_shares_storage(this, Required(other)) != 0;
-        return shares;
-    }
+    public bool SharesStorageWith(Tensor other) => NativeMethods.eqx_tensor_shares_storage(this, Required(other)) != 0;
 
     /// <summary>Equinox's summary: dtype and shape, <c>f32[2,3]</c>, with the device when it is not the CPU.</summary>
     public string Describe()

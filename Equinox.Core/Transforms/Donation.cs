@@ -53,25 +53,40 @@ internal sealed class Donation
     }
 
     /// <summary>
-    /// <c>leaf + delta</c> written into <paramref name="leaf"/>'s memory, as a new handle, when <paramref name="leaf"/>
-    /// was donated, <paramref name="delta"/> has its dtype and device (the shape is already checked) and the sum needs
-    /// no gradient; null otherwise (the caller adds
-    /// out of place). The donated handle is disposed, so using the old model afterwards fails loudly instead of
-    /// reading updated values.
+    /// Whether <c>leaf + delta</c> can be written into <paramref name="leaf"/>'s memory: <paramref name="leaf"/> was
+    /// donated (and no undonated argument holds it), <paramref name="delta"/> has its dtype and device (the shape is
+    /// already checked by Eqx.ApplyUpdates, where the one rule for every update lives) and the sum needs no gradient.
     /// </summary>
-    internal Tensor? TryAddInPlace(Tensor leaf, Tensor delta)
+    internal bool CanAddInPlace(Tensor leaf, Tensor delta, bool gradEnabled)
     {
         var set = donated ??= Collect();
-        if (!set.Contains(leaf)) return null;
-        if (leaf.RequiresGrad || (delta.RequiresGrad && TorchSwitches.IsGradEnabled)) return null;
-        // The shape and dtype rule for every update lives in Eqx.ApplyUpdates, which checks it before calling here;
-        // this only decides whether the sum can reuse the leaf's memory as it is.
-        if (delta.DType != leaf.DType || delta.Device != leaf.Device) return null;
-        using (TorchSwitches.NoGrad()) leaf.AddInPlace(delta);
-        var updated = leaf.Alias();
-        set.Remove(leaf);
-        leaf.Dispose();
+        return set.Contains(leaf) && delta.DType == leaf.DType && delta.Device == leaf.Device
+               && !leaf.RequiresGrad && !(gradEnabled && delta.RequiresGrad);
+    }
+
+    /// <summary>
+    /// Adds <c>deltas[i]</c> into <c>leaves[i]</c> (each passed by <see cref="CanAddInPlace"/>) with one multi-tensor
+    /// op, and returns the updated tensors as new handles. The donated handles end disposed, so using the old model
+    /// afterwards fails loudly instead of reading updated values.
+    /// </summary>
+    internal Tensor[] AddInPlace(Tensor[] leaves, Tensor[] deltas)
+    {
+        Tensor.AddInPlace(leaves, deltas);
+        var updated = new Tensor[leaves.Length];
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            donated!.Remove(leaves[i]);
+            // The same native tensor under a new handle; a leaf another thread is reading is aliased instead.
+            updated[i] = leaves[i].TakeHandle() ?? Replace(leaves[i]);
+        }
         return updated;
+
+        static Tensor Replace(Tensor leaf)
+        {
+            var alias = leaf.Alias();
+            leaf.Dispose();
+            return alias;
+        }
     }
 
     /// <summary>Whether <paramref name="donate"/> names argument <paramref name="index"/> (0-based).</summary>

@@ -35,11 +35,26 @@ public static partial class Eqx
             if (UpdateMismatch(leaf, delta) is { } why)
                 throw new ArgumentException($"ApplyUpdates: the update for {PathOf(i)} is {delta.Describe()} but the leaf is {leaf.Describe()}: {why}", nameof(updates));
         }
-        // Inside a FilterJit call that donated the model, updates go into the donated memory (see Donation).
+        // Inside a FilterJit call that donated the model, updates go into the donated memory (see Donation), all of
+        // them in one multi-tensor op; the others are added out of place.
         var donation = Transforms.Donation.Current;
         if (donation is not null && !Transforms.Donation.AllDistinct(leaves)) donation = null;
+        bool gradEnabled = donation is not null && Torch.Torch.IsGradEnabled;
+        List<int>? inPlace = null;
         for (int i = 0; i < leaves.Length; i++)
-            if (deltas[i] is { } delta) leaves[i] = donation?.TryAddInPlace(leaves[i]!, delta) ?? leaves[i]! + delta;
+        {
+            if (deltas[i] is not { } delta) continue;
+            if (donation is not null && donation.CanAddInPlace(leaves[i]!, delta, gradEnabled)) (inPlace ??= []).Add(i);
+            else leaves[i] = leaves[i]! + delta;
+        }
+        if (inPlace is not null)
+        {
+            var targets = new Tensor[inPlace.Count];
+            var sources = new Tensor[inPlace.Count];
+            for (int k = 0; k < targets.Length; k++) (targets[k], sources[k]) = (leaves[inPlace[k]]!, deltas[inPlace[k]]!);
+            var updated = donation!.AddInPlace(targets, sources);
+            for (int k = 0; k < updated.Length; k++) leaves[inPlace[k]] = updated[k];
+        }
         return Unflatten(model, leaves);
     }
 

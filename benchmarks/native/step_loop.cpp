@@ -153,6 +153,28 @@ int main(int argc, char** argv) {
     do step();
     while (std::chrono::steady_clock::now() - warm_start < std::chrono::milliseconds(warmup_ms));
 
+    // EQX_PHASES=1: a separate pass that times zero_grad, forward (with the loss), backward and the optimiser's step,
+    // to set beside the C# steps' phase breakdown.
+    if (const char* phases = std::getenv("EQX_PHASES"); phases && *phases == '1') {
+      double sums[4] = {0, 0, 0, 0};
+      using clock = std::chrono::steady_clock;
+      for (int64_t i = 0; i < steps; i++) {
+        auto t0 = clock::now();
+        optimizer.zero_grad();
+        auto t1 = clock::now();
+        auto loss = loss_of(model->forward(x));
+        auto t2 = clock::now();
+        loss.backward();
+        auto t3 = clock::now();
+        optimizer.step();
+        auto t4 = clock::now();
+        const clock::time_point edges[5] = {t0, t1, t2, t3, t4};
+        for (int k = 0; k < 4; k++) sums[k] += std::chrono::duration<double, std::micro>(edges[k + 1] - edges[k]).count();
+      }
+      std::printf("EQX_PHASES %s zero_grad=%.1f forward=%.1f backward=%.1f step=%.1f\n", name.c_str(), sums[0] / steps,
+                  sums[1] / steps, sums[2] / steps, sums[3] / steps);
+    }
+
     std::vector<Timing> times;
     for (int64_t r = 0; r < repeats; r++) {
       long faults_start = thread_minor_faults();

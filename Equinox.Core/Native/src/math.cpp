@@ -132,6 +132,16 @@ EQX_API int32_t eqx_copy_(TH a, TH b) {
   EQX_TRY a->copy_(*b); return 0;
   EQX_CATCH(-1)
 }
+// a[i] += alpha * b[i] for every i, as one multi-tensor op (LibTorch's _foreach_add_ groups the tensors by dtype and
+// device and, on CUDA, launches a handful of kernels for all of them), outside autograd.
+EQX_API int32_t eqx_foreach_add_(const TH* a, const TH* b, int32_t count, double alpha) {
+  EQX_TRY
+  at::NoGradGuard no_grad;
+  auto targets = eqx::tensors(a, count);
+  at::_foreach_add_(targets, eqx::tensors(b, count), alpha);
+  return 0;
+  EQX_CATCH(-1)
+}
 EQX_API int32_t eqx_zero_(TH a) {
   EQX_TRY a->zero_(); return 0;
   EQX_CATCH(-1)

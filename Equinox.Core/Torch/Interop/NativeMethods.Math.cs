@@ -90,4 +90,5 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int eqx_addcdiv_(Tensor a, Tensor b, Tensor c, double value);
     [LibraryImport(Library)] internal static partial int eqx_copy_(Tensor a, Tensor b);
     [LibraryImport(Library)] internal static partial int eqx_zero_(Tensor a);
+    [LibraryImport(Library)] internal static partial int eqx_foreach_add_(IntPtr* a, IntPtr* b, int count, double alpha);
 }
