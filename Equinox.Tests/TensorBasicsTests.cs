@@ -350,6 +350,23 @@ public class TensorBasicsTests
     }
 
     [Test]
+    public void AddInPlaceOverSeveralTensorsAddsEachScaledPairOutsideAutograd()
+    {
+        using var scope = Torch.Torch.Scope();
+        var a = Tensor.FromArray(new float[] { 1, 2 });
+        var b = Tensor.FromArray(new double[] { 10, 20, 30 });
+        var w = Tensor.FromArray(new float[] { 1, 1 }).WithRequiresGrad(); // a leaf: in place only outside autograd
+        Tensor.AddInPlace([a, b, w], [Tensor.Ones(2), Tensor.FromArray(new double[] { 1, 2, 3 }), Tensor.Ones(2)], alpha: -0.5);
+        Assert.That(a.ToArray<float>(), Is.EqualTo(new float[] { 0.5f, 1.5f }));
+        Assert.That(b.ToArray<double>(), Is.EqualTo(new double[] { 9.5, 19, 28.5 }));
+        Assert.That(w.ToArray<float>(), Is.EqualTo(new float[] { 0.5f, 0.5f }));
+        var e = Assert.Throws<ArgumentException>(() => Tensor.AddInPlace([a, b], [a]));
+        Assert.That(e!.Message, Does.StartWith("AddInPlace got 2 targets but 1 tensors to add; give one per target."));
+        var shapes = Assert.Throws<TorchException>(() => Tensor.AddInPlace([a], [Tensor.Ones(3)]));
+        Assert.That(shapes!.Message, Does.StartWith("_foreach_add_(f32[2], f32[3], alpha=1) failed:"));
+    }
+
+    [Test]
     public void AliasSharesMemoryButNotTheHandle()
     {
         var t = Tensor.FromArray(new float[] { 1, 2 });

@@ -78,6 +78,26 @@ public class DonationTests
     }
 
     [Test]
+    public void RepeatedDonatedStepsLeaveTheLiveTensorsAndTheAllocatedBytesWhereTheyStarted()
+    {
+        using var x = Input(16);
+        using var y = x.Sum(1, keepdim: true);
+        var step = Eqx.FilterJit<JitMlp, Tensor, Tensor, JitMlp>(SgdStep, donate: Donate.Arg1);
+        var model = step.Invoke(Model(width: 64, depth: 3), x, y); // the first call compiles
+        Finalizers.RunPending();
+        long live = TorchSwitches.LiveTensors, bytes = TorchSwitches.MemoryAllocated(Device.Cpu);
+        var first = Eqx.Leaves(model)[0];
+        for (int i = 0; i < 5; i++)
+        {
+            model = step.Invoke(model, x, y);
+            Assert.That(TorchSwitches.LiveTensors, Is.EqualTo(live), $"live tensors after step {i + 1}");
+            Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu), Is.EqualTo(bytes), $"allocated bytes after step {i + 1}");
+        }
+        Assert.That(first.IsDisposed, Is.True, "the donated handle is given up");
+        foreach (var t in Eqx.Leaves(model)) t.Dispose();
+    }
+
+    [Test]
     public void ATensorAnUndonatedArgumentAlsoHoldsIsNotWrittenInPlace()
     {
         var weight = Tensor.Ones(2, 2);
