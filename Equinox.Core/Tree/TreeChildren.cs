@@ -11,7 +11,8 @@ namespace Equinox;
 /// What the generated tree code does with each child: one call per member (<c>TreeChildren.Flatten(this.Layers, ...)</c>),
 /// and C# overload resolution on the member's static type picks the overload. This file is the one place that knows
 /// the kinds of children: a tensor, a module, and arrays, <c>ImmutableArray</c>, <c>IReadOnlyList</c> and
-/// <c>ImmutableDictionary&lt;string, T&gt;</c> (in ordinal key order) of tensors or modules. Public only because
+/// <c>ImmutableDictionary&lt;string, T&gt;</c> (in ordinal key order) of tensors or modules; a new kind is a set of
+/// overloads here plus its case in the generator's <c>TreeTypes.Classify</c>, which decides what is a child. Public only because
 /// generated code lives in user assemblies; call <see cref="Eqx"/> instead.
 /// </summary>
 /// <remarks>
