@@ -144,6 +144,45 @@ public class DiagnosticTests
     }
 
     [Test]
+    public void NoCodeIsGeneratedForAPositionalRecordDerivingFromAModule()
+    {
+        // The analyzer's rule and the parser's are one (ModuleRules): what EQX0010 rejects gets no generated source.
+        const string source = Usings +
+            "[Module] public abstract partial record B { public Tensor S { get; init; } = null!; } [Module] public partial record D(Tensor W) : B;";
+        var (result, _) = Harness.Generate(Harness.Compile(source));
+        Assert.That(result.GeneratedTrees.Select(t => Path.GetFileName(t.FilePath)), Is.EqualTo(new[] { "B.g.cs" }));
+        Assert.That(Harness.Analyze(source).Select(d => d.Id), Does.Contain("EQX0010"));
+    }
+
+    [Test]
+    public void TheDocsTheDescriptorTableAndTheAnalyzerListTheSameIds()
+    {
+        var documented = System.Text.RegularExpressions.Regex
+            .Matches(File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "diagnostics.md")), @"^## (EQX\d{4})\s*$", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value)
+            .ToList();
+        var table = DiagnosticDescriptors.All.Select(d => d.Id).ToList();
+        var supported = new ModuleAnalyzer().SupportedDiagnostics.Select(d => d.Id).ToList();
+
+        Assert.That(documented, Is.Unique.And.Not.Empty);
+        Assert.That(table, Is.Unique);
+        Assert.That(documented, Is.EquivalentTo(table), "docs/diagnostics.md sections vs DiagnosticDescriptors.All");
+        Assert.That(supported, Is.EquivalentTo(table), "ModuleAnalyzer.SupportedDiagnostics vs DiagnosticDescriptors.All");
+        var declared = typeof(DiagnosticDescriptors).GetFields()
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+            .Select(f => ((DiagnosticDescriptor)f.GetValue(null)!).Id);
+        Assert.That(declared.Distinct(), Is.EquivalentTo(table), "every declared descriptor is in DiagnosticDescriptors.All");
+    }
+
+    // The folder holding Equinox.sln, found by walking up from the test assembly.
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "Equinox.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException($"No folder above {AppContext.BaseDirectory} contains Equinox.sln.");
+    }
+
+    [Test]
     public void UnsupportedFieldMessageNamesTheFieldAndTheFix()
     {
         var diagnostics = Harness.Analyze(Usings + "public class Holder { public Tensor T = null!; } [Module] public partial class M { public readonly Holder Cache = null!; }");

@@ -69,6 +69,44 @@ public class IncrementalTests
             Has.All.EqualTo(IncrementalStepRunReason.Cached));
     }
 
+    private static GeneratorDriverRunResult RunAfterEdit(string edited, out GeneratorDriverRunResult first)
+    {
+        var compilation = Harness.Compile(Module);
+        var driver = Harness.Driver().RunGenerators(compilation);
+        first = driver.GetRunResult();
+        var oldTree = compilation.SyntaxTrees.Single();
+        var newTree = CSharpSyntaxTree.ParseText(edited, Harness.ParseOptions, path: oldTree.FilePath);
+        return driver.RunGenerators(compilation.ReplaceSyntaxTree(oldTree, newTree)).GetRunResult();
+    }
+
+    private static IEnumerable<IncrementalStepRunReason> OutputReasons(GeneratorDriverRunResult result) =>
+        result.Results[0].TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs).Select(o => o.Reason);
+
+    [Test]
+    public void AnEditToAModuleFieldModifiesTheModelAndRegenerates()
+    {
+        var result = RunAfterEdit(Module.Replace("public readonly int Size;", "public readonly int Size;\n    /// <summary>x</summary>\n    public readonly Tensor? Bias;"), out var first);
+        Assert.That(Reasons(result, ModuleGenerator.ModelStep), Is.Not.Empty.And.All.EqualTo(IncrementalStepRunReason.Modified));
+        Assert.That(OutputReasons(result), Is.Not.Empty.And.All.EqualTo(IncrementalStepRunReason.Modified));
+        var before = first.GeneratedTrees.Single().GetText().ToString();
+        var after = result.GeneratedTrees.Single().GetText().ToString();
+        Assert.That(before, Does.Not.Contain("this.Bias"));
+        Assert.That(after, Does.Contain("global::Equinox.TreeChildren.Flatten(this.Bias, leaves, ref position);"));
+    }
+
+    [TestCase("whitespace", "public readonly Tensor Weight = null!;", "public   readonly   Tensor   Weight   =   null!;")]
+    [TestCase("a comment", "public readonly int Size;", "public readonly int Size; // the width")]
+    [TestCase("a method body", "Size * 2", "2 * Size")]
+    public void AnEquivalentEditInsideTheModuleRegeneratesNothing(string what, string from, string to)
+    {
+        Assert.That(Module, Does.Contain(from));
+        var result = RunAfterEdit(Module.Replace(from, to), out var first);
+        Assert.That(Reasons(result, ModuleGenerator.ModelStep), Is.Not.Empty.And.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged), what);
+        Assert.That(Reasons(result, ModuleGenerator.FilteredStep), Is.Not.Empty.And.All.AnyOf(IncrementalStepRunReason.Cached, IncrementalStepRunReason.Unchanged), what);
+        Assert.That(OutputReasons(result), Is.Not.Empty.And.All.EqualTo(IncrementalStepRunReason.Cached), what);
+        Assert.That(result.GeneratedTrees.Single().GetText().ToString(), Is.EqualTo(first.GeneratedTrees.Single().GetText().ToString()));
+    }
+
     [Test]
     public void TheModelHoldsNoSymbols()
     {

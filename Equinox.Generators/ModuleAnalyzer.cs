@@ -39,23 +39,9 @@ public sealed class ModuleAnalyzer : DiagnosticAnalyzer
             return;
         }
 
+        foreach (var broken in ModuleRules.Check(type)) context.ReportDiagnostic(broken);
+
         var location = type.Locations.FirstOrDefault() ?? Location.None;
-        if (!ModuleParser.IsPartial(type))
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ModuleNotPartial, location, type.Name, type.IsRecord ? "record" : "class"));
-        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-        {
-            if (!ModuleParser.IsPartial(outer))
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.Locations[0], outer.Name, type.Name, TreeTypes.Keyword(outer)));
-        }
-
-        if (ModuleParser.HasParameterList(type))
-        {
-            if (!type.IsRecord)
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PrimaryConstructorNotSupported, location, type.Name, "is a class with a primary constructor"));
-            else if (TreeTypes.ModuleBase(type) is { } moduleBase)
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.PrimaryConstructorNotSupported, location, type.Name, $"is a positional record deriving from the module '{moduleBase.Name}'"));
-        }
-
         foreach (var (name, fieldType, declared, backing) in TreeTypes.DeclaredFields(type))
         {
             var fieldLocation = declared.Locations.FirstOrDefault() ?? location;

@@ -10,8 +10,10 @@ internal static class ModuleEmitter
     private const string Tensor = "global::Equinox.Torch.Tensor";
     private const string Node = "global::Equinox.ITreeNode";
     private const string Support = "global::Equinox.TreeSupport";
+    private const string Children = "global::Equinox.TreeChildren";
     private const string Construction = "global::Equinox.TreeConstruction";
-    private const string GeneratedCode = "[global::System.CodeDom.Compiler.GeneratedCode(\"Equinox.Generators\", \"1.0.0\")]";
+    private static readonly string GeneratedCode =
+        $"[global::System.CodeDom.Compiler.GeneratedCode(\"Equinox.Generators\", \"{typeof(ModuleEmitter).Assembly.GetName().Version}\")]";
     private const string Hidden = "[global::System.ComponentModel.EditorBrowsable(global::System.ComponentModel.EditorBrowsableState.Never)]";
 
     public static string Emit(ModuleModel model)
@@ -109,34 +111,10 @@ internal static class ModuleEmitter
                     if (m.Construction == ConstructionKind.Constructor) w.Line($"this.{f.Name} = template.{f.Name};");
                     continue;
                 }
-                w.Line($"this.{f.Name} = {UnflattenExpression(f)};");
+                w.Line($"this.{f.Name} = {Children}.Unflatten(template.{f.Name}, leaves, ref position);");
             }
             w.Close();
             w.Line();
-        }
-
-        private static string UnflattenExpression(FieldModel f)
-        {
-            var t = $"template.{f.Name}";
-            switch (f.Role)
-            {
-                case FieldRole.Tensor:
-                    return "leaves[position++]!";
-                case FieldRole.Module:
-                    return $"{t} is null ? default! : ({f.CastType}){t}.TreeUnflatten(leaves, ref position)";
-            }
-            var e = f.ElementType;
-            return (f.Collection, f.ElementIsTensor) switch
-            {
-                (CollectionKind.Array, true) => $"{t} is null ? null! : {Support}.TensorsUnflatten<{e}>({t}.Length, leaves, ref position)",
-                (CollectionKind.Array, false) => $"{t} is null ? null! : {Support}.NodesUnflatten<{e}>(new global::System.ReadOnlySpan<{e}>({t}), leaves, ref position)",
-                (CollectionKind.ImmutableArray, true) => $"{t}.IsDefault ? default : global::System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray({Support}.TensorsUnflatten<{e}>({t}.Length, leaves, ref position))",
-                (CollectionKind.ImmutableArray, false) => $"{t}.IsDefault ? default : global::System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray({Support}.NodesUnflatten<{e}>({t}.AsSpan(), leaves, ref position))",
-                (CollectionKind.ReadOnlyList, true) => $"{t} is null ? null! : {Support}.TensorsUnflatten<{e}>({t}.Count, leaves, ref position)",
-                (CollectionKind.ReadOnlyList, false) => $"{Support}.NodesUnflatten<{e}>({t}, leaves, ref position)!",
-                (CollectionKind.Dictionary, true) => $"{Support}.TensorsUnflatten<{e}>({t}, leaves, ref position)!",
-                _ => $"{Support}.NodesUnflatten<{e}>({t}, leaves, ref position)!",
-            };
         }
 
         private void WithConstructor()
@@ -168,7 +146,7 @@ internal static class ModuleEmitter
         {
             var terms = new List<string>();
             if (m.HasModuleBase) terms.Add("base.TreeCountLeaves()");
-            foreach (var f in children) terms.Add(CountTerm(f));
+            foreach (var f in children) terms.Add($"{Children}.Count(this.{f.Name})");
             if (terms.Count == 0) terms.Add("0");
             var sum = string.Join("\n                + ", terms);
             var guarded = $"{Support}.CountLeaves(this, static node => node.TreeCountLeaves())";
@@ -204,49 +182,13 @@ internal static class ModuleEmitter
             w.Line();
         }
 
-        private static string CountTerm(FieldModel f)
-        {
-            var x = $"this.{f.Name}";
-            var e = f.ElementType;
-            return (f.Role, f.Collection, f.ElementIsTensor) switch
-            {
-                (FieldRole.Tensor, _, _) => "1",
-                (FieldRole.Module, _, _) => $"({x} is null ? 0 : {x}.TreeLeafCount)",
-                (_, CollectionKind.Array, true) => $"({x}?.Length ?? 0)",
-                (_, CollectionKind.Array, false) => $"({x} is null ? 0 : {Support}.NodesLeafCount<{e}>(new global::System.ReadOnlySpan<{e}>({x})))",
-                (_, CollectionKind.ImmutableArray, true) => $"({x}.IsDefault ? 0 : {x}.Length)",
-                (_, CollectionKind.ImmutableArray, false) => $"{Support}.NodesLeafCount<{e}>({x}.AsSpan())",
-                (_, CollectionKind.ReadOnlyList, true) => $"({x}?.Count ?? 0)",
-                (_, CollectionKind.ReadOnlyList, false) => $"{Support}.NodesLeafCount<{e}>({x})",
-                (_, CollectionKind.Dictionary, true) => $"({x}?.Count ?? 0)",
-                _ => $"{Support}.NodesLeafCount<{e}>({x})",
-            };
-        }
-
         private void Flatten()
         {
             Member("", inherit: true);
             w.Line($"{Virtual} void TreeFlatten(global::System.Span<{Tensor}?> leaves, ref int position)");
             w.Open();
             if (m.HasModuleBase) w.Line("base.TreeFlatten(leaves, ref position);");
-            foreach (var f in children)
-            {
-                var x = $"this.{f.Name}";
-                var e = f.ElementType;
-                w.Line((f.Role, f.Collection, f.ElementIsTensor) switch
-                {
-                    (FieldRole.Tensor, _, _) => $"leaves[position++] = {x};",
-                    (FieldRole.Module, _, _) => $"if ({x} is not null) {x}.TreeFlatten(leaves, ref position);",
-                    (_, CollectionKind.Array, true) => $"if ({x} is not null) {Support}.TensorsFlatten<{e}>(new global::System.ReadOnlySpan<{e}>({x}), leaves, ref position);",
-                    (_, CollectionKind.Array, false) => $"if ({x} is not null) {Support}.NodesFlatten<{e}>(new global::System.ReadOnlySpan<{e}>({x}), leaves, ref position);",
-                    (_, CollectionKind.ImmutableArray, true) => $"{Support}.TensorsFlatten<{e}>({x}.AsSpan(), leaves, ref position);",
-                    (_, CollectionKind.ImmutableArray, false) => $"{Support}.NodesFlatten<{e}>({x}.AsSpan(), leaves, ref position);",
-                    (_, CollectionKind.ReadOnlyList, true) => $"{Support}.TensorsFlatten<{e}>({x}, leaves, ref position);",
-                    (_, CollectionKind.ReadOnlyList, false) => $"{Support}.NodesFlatten<{e}>({x}, leaves, ref position);",
-                    (_, CollectionKind.Dictionary, true) => $"{Support}.TensorsFlatten<{e}>({x}, leaves, ref position);",
-                    _ => $"{Support}.NodesFlatten<{e}>({x}, leaves, ref position);",
-                });
-            }
+            foreach (var f in children) w.Line($"{Children}.Flatten(this.{f.Name}, leaves, ref position);");
             w.Close();
             w.Line();
         }
@@ -274,15 +216,9 @@ internal static class ModuleEmitter
             if (m.HasModuleBase) w.Line("base.TreeVisit(visitor);");
             foreach (var f in m.Fields)
             {
-                var x = $"this.{f.Name}";
-                w.Line(f.Role switch
-                {
-                    FieldRole.Static => $"visitor.Static(\"{f.Name}\", {x});",
-                    FieldRole.Tensor => $"visitor.Tensor(\"{f.Name}\", {x});",
-                    FieldRole.Module => $"visitor.Child(\"{f.Name}\", {x});",
-                    _ when f.Collection == CollectionKind.Dictionary => $"visitor.Child(\"{f.Name}\", global::Equinox.TreeDictionary.Of({x}));",
-                    _ => $"visitor.Child(\"{f.Name}\", global::Equinox.TreeList.Of({x}));",
-                });
+                w.Line(f.Role == FieldRole.Static
+                    ? $"visitor.Static(\"{f.Name}\", this.{f.Name});"
+                    : $"{Children}.Visit(visitor, \"{f.Name}\", this.{f.Name});");
             }
             w.Close();
             w.Line();
@@ -302,37 +238,15 @@ internal static class ModuleEmitter
             {
                 w.Line($"if (other is not {self} o || other.GetType() != this.GetType()) return false;");
             }
-            var terms = m.Fields.Select(EqualsTerm).Where(t => t is not null).ToList();
+            var terms = m.Fields.Select(EqualsTerm).ToList();
             w.Line(terms.Count == 0 ? "return true;" : "return " + string.Join("\n    && ", terms) + ";");
             w.Close();
             w.Line();
         }
 
-        private static string? EqualsTerm(FieldModel f)
-        {
-            var a = $"this.{f.Name}";
-            var b = $"o.{f.Name}";
-            var e = f.ElementType;
-            if (f.Role == FieldRole.Static)
-            {
-                return f.Comparison switch
-                {
-                    StaticComparison.Array or StaticComparison.ImmutableArray => $"{Support}.StaticEquals<{f.StaticElementType}>({a}, {b})",
-                    _ => $"global::System.Collections.Generic.EqualityComparer<{f.Type}>.Default.Equals({a}, {b})",
-                };
-            }
-            return (f.Role, f.Collection, f.ElementIsTensor) switch
-            {
-                (FieldRole.Tensor, _, _) => null,
-                (FieldRole.Module, _, _) => $"{Support}.NodeEquals({a}, {b})",
-                (_, CollectionKind.ImmutableArray, true) => $"{Support}.SlotsEqual<{e}>({a}, {b})",
-                (_, CollectionKind.Dictionary, true) => $"{Support}.KeysEqual<{e}>({a}, {b})",
-                (_, CollectionKind.ImmutableArray, false) => $"{a}.IsDefault == {b}.IsDefault && {Support}.NodesEqual<{e}>({a}.AsSpan(), {b}.AsSpan())",
-                (_, CollectionKind.Dictionary, false) => $"{Support}.NodesEqual<{e}>({a}, {b})",
-                (_, _, true) => $"{Support}.SlotsEqual<{e}>({a}, {b})",
-                _ => $"{Support}.NodesEqual<{e}>((global::System.Collections.Generic.IReadOnlyList<{e}>?){a}, {b})",
-            };
-        }
+        // Static fields compare with Equals (arrays by contents); children by structure, through TreeChildren.
+        private static string EqualsTerm(FieldModel f) =>
+            $"{(f.Role == FieldRole.Static ? Support : Children)}.StaticEquals(this.{f.Name}, o.{f.Name})";
 
         private void StaticHashCode()
         {
@@ -342,30 +256,11 @@ internal static class ModuleEmitter
             w.Line("var hash = new global::System.HashCode();");
             w.Line(m.HasModuleBase ? "hash.Add(base.TreeStaticHashCode());" : "hash.Add(this.GetType());");
             foreach (var f in m.Fields)
-            {
-                var x = $"this.{f.Name}";
-                var e = f.ElementType;
-                string? term = f.Role == FieldRole.Static
-                    ? f.Comparison == StaticComparison.Default ? x : $"{Support}.StaticHash<{f.StaticElementType}>({x})"
-                    : (f.Role, f.Collection, f.ElementIsTensor) switch
-                    {
-                        (FieldRole.Tensor, _, _) => null,
-                        (FieldRole.Module, _, _) => $"{Support}.NodeHash({x})",
-                        (_, CollectionKind.ImmutableArray, true) => $"{x}.IsDefault ? -1 : {x}.Length",
-                        (_, CollectionKind.ImmutableArray, false) => $"{Support}.NodesHash<{e}>({x}.AsSpan())",
-                        (_, CollectionKind.Array, true) => $"{x}?.Length ?? -1",
-                        (_, CollectionKind.ReadOnlyList, true) => $"{x}?.Count ?? -1",
-                        (_, CollectionKind.Dictionary, true) => $"{x}?.Count ?? -1",
-                        (_, CollectionKind.Dictionary, false) => $"{Support}.NodesHash<{e}>({x})",
-                        _ => $"{Support}.NodesHash<{e}>((global::System.Collections.Generic.IReadOnlyList<{e}>?){x})",
-                    };
-                if (term is not null) w.Line($"hash.Add({term});");
-            }
+                w.Line($"{(f.Role == FieldRole.Static ? Support : Children)}.StaticHash(ref hash, this.{f.Name});");
             w.Line("return hash.ToHashCode();");
             w.Close();
             w.Line();
         }
-
 
         private void GetChild()
         {
@@ -406,17 +301,7 @@ internal static class ModuleEmitter
             w.Open();
             w.Line("switch (member)");
             w.Open();
-            foreach (var f in children)
-            {
-                var x = $"this.{f.Name}";
-                var e = f.ElementType;
-                w.Line(f.Collection switch
-                {
-                    CollectionKind.None => $"case \"{f.Name}\": throw {Support}.NotACollection(this, member);",
-                    CollectionKind.Dictionary => $"case \"{f.Name}\": return {Support}.EntryAt<{e}>(this, member, key, {x});",
-                    _ => $"case \"{f.Name}\": return {Support}.ItemAt<{e}>(this, member, key, {x});",
-                });
-            }
+            foreach (var f in children) w.Line($"case \"{f.Name}\": return {Children}.ItemAt(this, member, key, this.{f.Name});");
             w.Line(m.HasModuleBase ? "default: return base.TreeGetItem(member, key);" : $"default: throw {Support}.NoSuchChild(this, member);");
             w.Close();
             w.Close();
@@ -431,17 +316,7 @@ internal static class ModuleEmitter
             w.Line("switch (member)");
             w.Open();
             foreach (var f in children)
-            {
-                var x = $"this.{f.Name}";
-                var e = f.ElementType;
-                var item = $"{Support}.Convert<{e}>(this, member, value)";
-                w.Line(f.Collection switch
-                {
-                    CollectionKind.None => $"case \"{f.Name}\": throw {Support}.NotACollection(this, member);",
-                    CollectionKind.Dictionary => $"case \"{f.Name}\": return this.TreeWithChild(member, {Support}.WithEntry<{e}>(this, member, key, {x}, {item}));",
-                    _ => $"case \"{f.Name}\": return this.TreeWithChild(member, {Support}.WithItem<{e}>(this, member, key, {x}, {item}));",
-                });
-            }
+                w.Line($"case \"{f.Name}\": return this.TreeWithChild(member, {Children}.WithItem(this, member, key, this.{f.Name}, value));");
             w.Line(m.HasModuleBase ? "default: return base.TreeWithItem(member, key, value);" : $"default: throw {Support}.NoSuchChild(this, member);");
             w.Close();
             w.Close();

@@ -16,44 +16,14 @@ internal enum FieldRole
     Collection,
 }
 
-/// <summary>Which collection a collection child is.</summary>
-internal enum CollectionKind
-{
-    None,
-    Array,
-    ImmutableArray,
-    ReadOnlyList,
-    Dictionary,
-}
-
-/// <summary>How a static field is compared.</summary>
-internal enum StaticComparison
-{
-    Default,
-    Array,
-    ImmutableArray,
-}
-
 /// <summary>One field or auto-property of a module, as the emitter needs it. Holds no symbols.</summary>
 /// <param name="Name">The C# member name.</param>
 /// <param name="Type">The fully qualified type, with nullable annotations.</param>
-/// <param name="CastType">The fully qualified type without a top-level nullable annotation, for casts.</param>
-/// <param name="Role">Child or static.</param>
-/// <param name="Collection">The collection kind, for collection children.</param>
-/// <param name="ElementType">The element type of a collection child, fully qualified.</param>
-/// <param name="ElementIsTensor">Whether the collection's elements are tensors (else modules).</param>
-/// <param name="Comparison">How a static field is compared.</param>
-/// <param name="StaticElementType">The element type of an array-like static field.</param>
-internal sealed record FieldModel(
-    string Name,
-    string Type,
-    string CastType,
-    FieldRole Role,
-    CollectionKind Collection,
-    string ElementType,
-    bool ElementIsTensor,
-    StaticComparison Comparison,
-    string StaticElementType);
+/// <param name="Role">
+/// Child or static. The emitter needs no more: what a child's type means (a tensor, a module, which collection) is
+/// decided by overload resolution on <c>Equinox.TreeChildren</c> in the generated code.
+/// </param>
+internal sealed record FieldModel(string Name, string Type, FieldRole Role);
 
 /// <summary>A type that contains the module, for the partial declarations around it.</summary>
 /// <param name="Keyword">class, struct, record, record struct or interface.</param>

@@ -2,8 +2,6 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Equinox.Generators;
 
@@ -16,12 +14,8 @@ internal static class ModuleParser
     /// <summary>The model, or null when no code can be generated (the analyzer reports why).</summary>
     public static ModuleModel? Parse(INamedTypeSymbol type, CancellationToken cancellation)
     {
-        if (!IsPartial(type)) return null;
-        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-            if (!IsPartial(outer)) return null;
-        if (type.TypeKind != TypeKind.Class) return null;
-        bool positional = HasParameterList(type);
-        if (positional && !type.IsRecord) return null; // a class with a primary constructor (EQX0010)
+        if (!ModuleRules.CanGenerate(type)) return null;
+        bool positional = ModuleRules.IsPositionalRecord(type);
 
         cancellation.ThrowIfCancellationRequested();
         var fields = new List<FieldModel>();
@@ -60,38 +54,8 @@ internal static class ModuleParser
             Fields: fields.ToEquatableArray());
     }
 
-    private static FieldModel ToField(string name, ITypeSymbol type, Classification classification)
-    {
-        var typeName = type.ToDisplayString(TypeFormat);
-        var castName = type.WithNullableAnnotation(NullableAnnotation.NotAnnotated).ToDisplayString(TypeFormat);
-        var comparison = StaticComparison.Default;
-        var staticElement = "";
-        if (classification.Role == FieldRole.Static)
-        {
-            if (type is IArrayTypeSymbol { Rank: 1 } array)
-            {
-                comparison = StaticComparison.Array;
-                staticElement = array.ElementType.ToDisplayString(TypeFormat);
-            }
-            else if (type is INamedTypeSymbol { IsGenericType: true } named &&
-                     named.OriginalDefinition.ToDisplayString() == "System.Collections.Immutable.ImmutableArray<T>")
-            {
-                comparison = StaticComparison.ImmutableArray;
-                staticElement = named.TypeArguments[0].ToDisplayString(TypeFormat);
-            }
-        }
-        return new FieldModel(
-            name, typeName, castName, classification.Role, classification.Collection,
-            classification.Element?.ToDisplayString(TypeFormat) ?? "",
-            classification.ElementIsTensor, comparison, staticElement);
-    }
-
-    public static bool IsPartial(INamedTypeSymbol type) =>
-        type.DeclaringSyntaxReferences.Length > 0 &&
-        type.DeclaringSyntaxReferences.All(r => r.GetSyntax() is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
-
-    public static bool HasParameterList(INamedTypeSymbol type) =>
-        type.DeclaringSyntaxReferences.Any(r => r.GetSyntax() is TypeDeclarationSyntax { ParameterList: not null });
+    private static FieldModel ToField(string name, ITypeSymbol type, Classification classification) =>
+        new(name, type.ToDisplayString(TypeFormat), classification.Role);
 
     private static string NameWithTypeParameters(INamedTypeSymbol type) =>
         type.TypeParameters.Length == 0 ? type.Name : $"{type.Name}<{string.Join(", ", type.TypeParameters.Select(p => p.Name))}>";

@@ -4,17 +4,13 @@ using Microsoft.CodeAnalysis;
 
 namespace Equinox.Generators;
 
-/// <summary>The result of classifying a field's type.</summary>
-internal readonly record struct Classification(
-    FieldRole Role,
-    CollectionKind Collection = CollectionKind.None,
-    ITypeSymbol? Element = null,
-    bool ElementIsTensor = false,
-    string? Problem = null);
+/// <summary>The result of classifying a field's type: its role, or why the generator cannot handle it.</summary>
+internal readonly record struct Classification(FieldRole Role, string? Problem = null);
 
 /// <summary>
-/// The field rules of DESIGN.md: tensors, modules and collections of them are children; everything else is static;
-/// a type that holds tensors without being a module cannot be handled. Shared by the generator and the analyzer.
+/// The field rules of a module (docs/trees.md, "Modules and trees"): tensors, modules and the collections of them that
+/// <c>Equinox.TreeChildren</c> takes are children; everything else is static; a type that holds tensors without being
+/// a module cannot be handled. Shared by the generator and the analyzer.
 /// </summary>
 internal static class TreeTypes
 {
@@ -64,7 +60,7 @@ internal static class TreeTypes
             return Problem($"its type is the type parameter '{type.Name}', which could be a tensor, a module or neither; constrain it with 'where {type.Name} : ITreeNode'");
 
         if (type is IArrayTypeSymbol array)
-            return Collection(CollectionKind.Array, array.ElementType, array.Rank == 1 ? null : "a multi-dimensional array");
+            return Collection(array.ElementType, array.Rank == 1 ? null : "a multi-dimensional array");
 
         if (type is INamedTypeSymbol { IsGenericType: true } named)
         {
@@ -72,13 +68,12 @@ internal static class TreeTypes
             switch (definition)
             {
                 case "System.Collections.Immutable.ImmutableArray<T>":
-                    return Collection(CollectionKind.ImmutableArray, named.TypeArguments[0], null);
                 case "System.Collections.Generic.IReadOnlyList<T>":
-                    return Collection(CollectionKind.ReadOnlyList, named.TypeArguments[0], null);
+                    return Collection(named.TypeArguments[0], null);
                 case "System.Collections.Immutable.ImmutableDictionary<TKey, TValue>":
                     return named.TypeArguments[0].SpecialType == SpecialType.System_String
-                        ? Collection(CollectionKind.Dictionary, named.TypeArguments[1], null)
-                        : Collection(CollectionKind.Dictionary, named.TypeArguments[1], "a dictionary whose keys are not strings");
+                        ? Collection(named.TypeArguments[1], null)
+                        : Collection(named.TypeArguments[1], "a dictionary whose keys are not strings");
             }
         }
 
@@ -99,7 +94,7 @@ internal static class TreeTypes
         return new(FieldRole.Static);
     }
 
-    private static Classification Collection(CollectionKind kind, ITypeSymbol element, string? unsupported)
+    private static Classification Collection(ITypeSymbol element, string? unsupported)
     {
         bool tensor = IsTensor(element);
         bool module = !tensor && IsModule(element);
@@ -112,7 +107,7 @@ internal static class TreeTypes
         }
         if (unsupported is not null)
             return Problem($"it is {unsupported}; use T[], ImmutableArray<T>, IReadOnlyList<T> or ImmutableDictionary<string, T>");
-        return new(FieldRole.Collection, kind, element, tensor);
+        return new(FieldRole.Collection);
     }
 
     private static Classification Problem(string text) => new(FieldRole.Static, Problem: text);
