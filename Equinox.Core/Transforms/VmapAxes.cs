@@ -12,7 +12,7 @@ namespace Equinox;
 /// that dimension.</item>
 /// <item><see cref="None"/>: nothing below is batched; every example sees the same tensors (broadcast).</item>
 /// <item><see cref="Where"/>: the tensors that match a predicate are batched along an axis, the rest are broadcast,
-/// e.g. <c>VmapAxes.Where(Eqx.IsInexactArray, 0)</c>.</item>
+/// e.g. <c>VmapAxes.Where(Eqx.IsInexactTensor, 0)</c>.</item>
 /// <item><see cref="Select"/>: any per-leaf rule, from the leaf's path and tensor.</item>
 /// <item>A tuple, <c>(0, VmapAxes.None)</c> or <see cref="Tuple"/>: one spec per argument (or per output).</item>
 /// </list>

@@ -178,10 +178,16 @@ public static partial class Eqx
     }
 
     /// <summary>Whether <paramref name="x"/> is a tensor: a leaf rather than part of the static structure.</summary>
-    public static bool IsArray(object? x) => x is Tensor;
+    public static bool IsTensor(object? x) => x is Tensor;
 
     /// <summary>Whether <paramref name="x"/> is a floating-point or complex tensor: the leaves an optimiser trains.</summary>
-    public static bool IsInexactArray(object? x) => x is Tensor tensor && tensor.DType.IsInexact();
+    public static bool IsInexactTensor(object? x) => x is Tensor tensor && tensor.DType.IsInexact();
+
+    /// <summary>Equinox's name for <see cref="IsTensor"/> (<c>eqx.is_array</c>): "array" is JAX's word for a tensor.</summary>
+    public static bool IsArray(object? x) => IsTensor(x);
+
+    /// <summary>Equinox's name for <see cref="IsInexactTensor"/> (<c>eqx.is_inexact_array</c>).</summary>
+    public static bool IsInexactArray(object? x) => IsInexactTensor(x);
 
     // The slots of `other`, after checking it has the structure of `tree`; `otherName` and `treeName` name the two
     // in the error ("tree 1", "tree 0"), which says where they part: `Layers: 3 elements vs 2 elements`.

@@ -43,6 +43,16 @@ public class TreeTests
     }
 
     [Test]
+    public void IsTensorAndIsInexactTensorSortLeavesAsEquinoxsPredicatesDo()
+    {
+        object?[] values = [Tensor.Ones(2), Tensor.Arange(3), 1.5, "text", null];
+        Assert.That(values.Select(Eqx.IsTensor), Is.EqualTo(new[] { true, true, false, false, false }));
+        Assert.That(values.Select(Eqx.IsInexactTensor), Is.EqualTo(new[] { true, false, false, false, false }));
+        Assert.That(values.Select(Eqx.IsArray), Is.EqualTo(values.Select(Eqx.IsTensor)));
+        Assert.That(values.Select(Eqx.IsInexactArray), Is.EqualTo(values.Select(Eqx.IsInexactTensor)));
+    }
+
+    [Test]
     public void FlattenUnflattenRoundTripsEveryShape()
     {
         AssertRoundTrip(NewDense(2, 3), 2);

@@ -15,7 +15,7 @@ Console.WriteLine($"{leaves.Length} leaves; round trip equal: {Eqx.TreeEqual(mod
 foreach (var (path, leaf) in Eqx.LeavesWithPaths(model)) Console.WriteLine($"  {path.StateDictKey,-16} {leaf?.Describe()}");
 
 var zeroed = Eqx.TreeAt(model, m => m.Layers[1].Bias, Tensor.Zeros(1));
-var (trainable, rest) = Eqx.Partition(zeroed, Eqx.IsInexactArray);
+var (trainable, rest) = Eqx.Partition(zeroed, Eqx.IsInexactTensor);
 Console.WriteLine($"partition/combine identity: {Eqx.TreeEqual(Eqx.Combine(trainable, rest), zeroed)}");
 
 var tied = new Shared<Mlp>(new Mlp([new Dense(4, 4, k1), new Dense(4, 4, k2)]), where: m => m.Layers[1].Weight, get: m => m.Layers[0].Weight);
