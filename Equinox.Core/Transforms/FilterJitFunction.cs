@@ -270,15 +270,8 @@ public abstract class FilterJitFunction
             {
                 // Donated tensors may take their updates in place (Eqx.ApplyUpdates); the captured path has its own
                 // static buffers, so donation there only frees at the call boundary.
-                var outer = Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, donate);
-                try
-                {
+                using (Donation.Enter(donate == Donate.None ? null : (ITuple)arguments!, donate))
                     result = RunEager(arguments, call);
-                }
-                finally
-                {
-                    Donation.Exit(outer);
-                }
             }
             entry.Ready = true;
         }
