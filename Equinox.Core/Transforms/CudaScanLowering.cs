@@ -75,50 +75,47 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         IScanBodyGraph? body = null;
         string? failure = null;
         // A Scan inside the body unrolls into the body graph rather than nesting a third capture.
-        var lowering = ScanTransform.Lowering;
-        ScanTransform.Lowering = null;
-        try
+        using (ScanTransform.Install(null))
         {
-            body = newBodyGraph(capture.ReplayEagerly);
-            using var recording = ErrorChecks.Record(checks);
-            using var bodyScope = CallScope.Open();
-            body.BeginCapture();
             try
             {
-                var (next, output) = program.Step(capture.CarryBuffers, capture.XBuffer);
-                bodyScope.CheckFunctionClosedItsScopes("Scan");
-                capture.CarryOut = Unalias(next, capture.CarryBuffers);
-                capture.Outputs = output;
-            }
-            catch (Exception e)
-            {
-                failure = e.Message;
-            }
-            finally
-            {
-                // Always end the body's capture, so its stream leaves capture mode even when the body failed.
+                body = newBodyGraph(capture.ReplayEagerly);
+                using var recording = ErrorChecks.Record(checks);
+                using var bodyScope = CallScope.Open();
+                body.BeginCapture();
                 try
                 {
-                    body.EndCapture();
+                    var (next, output) = program.Step(capture.CarryBuffers, capture.XBuffer);
+                    bodyScope.CheckFunctionClosedItsScopes("Scan");
+                    capture.CarryOut = Unalias(next, capture.CarryBuffers);
+                    capture.Outputs = output;
                 }
                 catch (Exception e)
                 {
-                    failure ??= e.Message;
+                    failure = e.Message;
+                }
+                finally
+                {
+                    // Always end the body's capture, so its stream leaves capture mode even when the body failed.
+                    try
+                    {
+                        body.EndCapture();
+                    }
+                    catch (Exception e)
+                    {
+                        failure ??= e.Message;
+                    }
+                }
+                if (failure is null)
+                {
+                    bodyScope.MoveOut(capture.CarryOut);
+                    bodyScope.MoveOut(capture.Outputs);
                 }
             }
-            if (failure is null)
+            catch (Exception e)
             {
-                bodyScope.MoveOut(capture.CarryOut);
-                bodyScope.MoveOut(capture.Outputs);
+                failure ??= e.Message; // the body graph could not be made, or its capture could not begin
             }
-        }
-        catch (Exception e)
-        {
-            failure ??= e.Message; // the body graph could not be made, or its capture could not begin
-        }
-        finally
-        {
-            ScanTransform.Lowering = lowering;
         }
 
         var reason = failure is not null ? $"its body could not be captured on its own: {failure}"
