@@ -28,19 +28,14 @@ internal sealed class CudaBodyGraph : IScanBodyGraph
     internal CudaBodyGraph(int device)
     {
         handle = NativeMethods.eqx_scan_body_new(device);
-        if (handle == IntPtr.Zero) throw new InvalidOperationException(NativeMethods.LastError());
+        if (handle == IntPtr.Zero) throw Tensor.Failure("scan_body_new", [], $"device={device}");
     }
 
-    public void BeginCapture() => Check(NativeMethods.eqx_scan_body_capture_begin(handle));
+    public void BeginCapture() => Tensor.Check(NativeMethods.eqx_scan_body_capture_begin(handle), "scan_body_capture_begin");
 
-    public void EndCapture() => Check(NativeMethods.eqx_scan_body_capture_end(handle));
+    public void EndCapture() => Tensor.Check(NativeMethods.eqx_scan_body_capture_end(handle), "scan_body_capture_end");
 
-    public void Launch() => Check(NativeMethods.eqx_scan_body_launch(handle));
-
-    private static void Check(int status)
-    {
-        if (status < 0) throw new InvalidOperationException(NativeMethods.LastError());
-    }
+    public void Launch() => Tensor.Check(NativeMethods.eqx_scan_body_launch(handle), "scan_body_launch");
 
     public void Dispose()
     {
@@ -92,7 +87,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
                 }
                 catch (Exception e)
                 {
-                    failure = e.Message;
+                    failure = Reason(e);
                 }
                 finally
                 {
@@ -103,7 +98,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
                     }
                     catch (Exception e)
                     {
-                        failure ??= e.Message;
+                        failure ??= Reason(e);
                     }
                 }
                 if (failure is null)
@@ -114,7 +109,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
             }
             catch (Exception e)
             {
-                failure ??= e.Message; // the body graph could not be made, or its capture could not begin
+                failure ??= Reason(e); // the body graph could not be made, or its capture could not begin
             }
         }
 
@@ -169,11 +164,13 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         return null;
     }
 
+    // A decline's reason is the native message itself (the body graph's ops are ours, not the user's to read about).
+    private static string Reason(Exception e) => e is TorchException native ? native.NativeMessage : e.Message;
+
     private bool Decline(string reason)
     {
         Declines.Add(reason);
-        if (Environment.GetEnvironmentVariable("EQUINOX_LOG_COMPILES") is "1" or "true")
-            Console.Error.WriteLine($"equinox: Scan: unrolled into the graph: {reason}");
+        CompileLog.Write($"equinox: Scan: unrolled into the graph: {reason}");
         return false;
     }
 

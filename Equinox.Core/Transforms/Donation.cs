@@ -67,6 +67,27 @@ internal sealed class Donation : IInPlaceUpdateSink
         }
     }
 
+    /// <summary>
+    /// After a call: disposes every tensor of the donated arguments that neither <paramref name="result"/> nor an
+    /// undonated argument holds (by identity: the caller still owns a tensor it also passed without donating), and
+    /// none of <paramref name="graph"/>'s buffers.
+    /// </summary>
+    internal static void Release<TResult>(TResult result, ITuple arguments, Donate donate, CapturedGraph? graph)
+    {
+        var keep = JitResults.Collect(result);
+        for (int i = 0; i < arguments.Length; i++)
+            if (!Donates(donate, i)) JitResults.ForEachTensor(arguments[i], tensor => keep.Add(tensor));
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            if (!Donates(donate, i)) continue;
+            JitResults.ForEachTensor(arguments[i], tensor =>
+            {
+                if (!keep.Contains(tensor) && (graph is null || !graph.Owns(tensor))) tensor.Dispose();
+            });
+        }
+        keep.Clear();
+    }
+
     /// <summary>Whether <paramref name="donate"/> names argument <paramref name="index"/> (0-based).</summary>
     internal static bool Donates(Donate donate, int index) => ((int)donate & (1 << index)) != 0;
 
