@@ -64,7 +64,7 @@ internal static class JitDiagnostics
                 {
                     JitItemKind.Node => DescribeNode(name, (ITreeNode)oldValue!, (ITreeNode)newValue!),
                     JitItemKind.Value => DescribeValue(name, oldValue, newValue),
-                    _ => $"{name}: {TypeName(oldValue as Type)} -> {TypeName(newValue as Type)}",
+                    _ => $"{name}: {TypeNames.CSharp(oldValue as Type)} -> {TypeNames.CSharp(newValue as Type)}",
                 });
                 continue;
             }
@@ -136,8 +136,8 @@ internal static class JitDiagnostics
     {
         JitItemKind.Null => "null",
         JitItemKind.Tensor => DescribeLeaf(Word(signature, offsets, item.LeafStart)),
-        JitItemKind.Tuple => TypeName(value as Type),
-        _ => value is null ? "null" : TypeName(value.GetType()),
+        JitItemKind.Tuple => TypeNames.CSharp(value as Type),
+        _ => value is null ? "null" : TypeNames.CSharp(value.GetType()),
     };
 
     /// <summary>The name of item <paramref name="index"/>: the parameter name, then <c>.Item1</c> per tuple level.</summary>
@@ -155,9 +155,4 @@ internal static class JitDiagnostics
 
     private static string DescribeNode(string name, ITreeNode before, ITreeNode after) =>
         TreeDifference.Between(name, before, after, " -> ") ?? $"{name}: the static part changed";
-
-    // ---- formatting ------------------------------------------------------------------------------------------
-
-    /// <summary>A type as C# writes it: <c>int</c>, <c>string</c>, <c>Mlp</c>, <c>(Tensor, int)</c>.</summary>
-    internal static string TypeName(Type? type) => TreeDifference.TypeName(type);
 }
