@@ -76,7 +76,7 @@ internal sealed class CapturedGraph : IDisposable
         return null;
     }
 
-    // Reads devices from the signature words: every leaf on one CUDA device.
+    // Reads devices from the signature words (JitSignature): every leaf on one CUDA device.
     private static bool OnCuda(JitKeyBuilder key, out int device, out string? mixed)
     {
         device = -1;
@@ -86,17 +86,16 @@ internal sealed class CapturedGraph : IDisposable
         for (int position = 0; position < signature.Length;)
         {
             long head = signature[position];
-            if (head < 0) { position++; continue; }
-            int type = (int)((head >> 8) & 0xFF);
-            int index = (int)(head >> 16) - 1;
-            if (type == (int)DeviceType.Cuda)
+            position += JitSignature.LeafLength(signature, position);
+            if (JitSignature.IsNull(head)) continue;
+            int index = JitSignature.DeviceIndexOf(head);
+            if (JitSignature.DeviceTypeOf(head) == DeviceType.Cuda)
             {
                 anyCuda = true;
                 if (device >= 0 && device != index) mixed = $"the tensors live on several CUDA devices (cuda:{device}, cuda:{index})";
                 device = index;
             }
             else anyCpu = true;
-            position += 2 + (int)signature[position + 1];
         }
         if (anyCuda && anyCpu) mixed = "the tensors live on both the CPU and a CUDA device; a captured graph needs them on one CUDA device";
         return anyCuda && mixed is null;
