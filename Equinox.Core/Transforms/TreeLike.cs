@@ -18,25 +18,30 @@ internal static class TreeLike
             FlattenLeafOrModule(value, into, what);
     }
 
+    /// <summary>
+    /// The tensor slots of a tensor (itself), a module (its slots, nulls included) or null (none); null when
+    /// <paramref name="value"/> is none of these, for the caller to reject in its own words.
+    /// </summary>
+    internal static Tensor?[]? LeafOrModuleSlots(object? value) => value switch
+    {
+        null => [],
+        Tensor tensor => [tensor],
+        ITreeNode node => Eqx.Flatten(node),
+        _ => null,
+    };
+
     private static void FlattenLeafOrModule(object? value, List<Tensor?> into, string what)
     {
-        switch (value)
+        if (LeafOrModuleSlots(value) is { } slots)
         {
-            case null:
-                return;
-            case Tensor tensor:
-                into.Add(tensor);
-                return;
-            case ITreeNode node:
-                into.AddRange(Eqx.Flatten(node));
-                return;
-            case ITuple when IsValueTuple(value.GetType()):
-                throw new NotSupportedException(
-                    $"{what} holds a tuple inside a tuple ({TypeNames.Clr(value.GetType())}). Use one flat tuple of tensors " +
-                    "and [Module] types, or gather the nested part into a [Module].");
-            default:
-                throw Unsupported(value, what);
+            into.AddRange(slots);
+            return;
         }
+        if (value is ITuple && IsValueTuple(value.GetType()))
+            throw new NotSupportedException(
+                $"{what} holds a tuple inside a tuple ({TypeNames.Clr(value.GetType())}). Use one flat tuple of tensors " +
+                "and [Module] types, or gather the nested part into a [Module].");
+        throw Unsupported(value!, what);
     }
 
     /// <summary>
