@@ -23,6 +23,7 @@ public class LayeringTests
     public void TorchReferencesNoEquinoxTypeOutsideTorch()
     {
         var violations = new SortedSet<string>(StringComparer.Ordinal);
+        Assert.That(Types().Count(t => IsTorch(Outermost(t))), Is.GreaterThan(10), "Equinox.Torch's types are found");
         foreach (var type in Types().Where(t => IsTorch(Outermost(t))))
             foreach (var (site, referenced) in References(type, wholeType: true, _ => true))
             {
@@ -42,6 +43,9 @@ public class LayeringTests
         var treeTypes = Types().Where(t => map.Layers(t) is { Count: > 0 } layers && layers.All(l => l == Layer.Tree)).ToList();
         Assert.That(treeTypes.Select(t => t.Name), Does.Contain(nameof(TreePath)).And.Contain("TreeChildren"),
             "The PDB should place the tree types in Equinox.Core/Tree/.");
+        // The scan has teeth: it sees the seam ApplyUpdates (Tree code in the partial Eqx) reads.
+        Assert.That(References(typeof(Eqx), wholeType: false, m => m.Name == nameof(Eqx.ApplyUpdates)).Select(r => r.Referenced.Name),
+            Does.Contain("InPlaceUpdates"));
         foreach (var type in Types())
         {
             bool wholeType = treeTypes.Contains(type);

@@ -5,6 +5,20 @@ namespace Equinox;
 // The specialisation cache: the key's lookup, compiling on a miss (with the reason), and the churn warning.
 public abstract partial class FilterJitFunction
 {
+    // The churn warning looks at windows of this many calls.
+    private const int ChurnWindow = 8;
+
+    private readonly object gate = new();
+    private readonly List<JitEntry> entries = new();
+    private volatile JitEntry? lastHit;
+    private int compileCount;
+    private long calls;
+    // Per argument, how many compiles it caused; the churn warning names the largest.
+    private readonly int[] changes;
+    private int compilesInWindow;
+    private bool warned;
+    private string? lastReason;
+
     /// <summary>The entry for the key in <paramref name="key"/>, compiling (and reporting why) on a miss.</summary>
     private protected JitEntry Lookup(JitKeyBuilder key, out bool compiled)
     {

@@ -13,20 +13,8 @@ namespace Equinox;
 /// </remarks>
 public abstract partial class FilterJitFunction
 {
-    // The churn warning looks at windows of this many calls.
-    private const int ChurnWindow = 8;
-
-    private readonly object gate = new();
-    private readonly List<JitEntry> entries = new();
     private readonly string[] names;
-    private readonly int[] changes;
     private readonly Donate donate;
-    private volatile JitEntry? lastHit;
-    private int compileCount;
-    private long calls;
-    private int compilesInWindow;
-    private bool warned;
-    private string? lastReason;
 
     private protected FilterJitFunction(Delegate function, string? name, Donate donate)
     {
