@@ -76,7 +76,7 @@ internal sealed class CapturedGraph : IDisposable
         return null;
     }
 
-    // Reads devices from the signature words: every leaf on one CUDA device.
+    // Reads devices from the signature words (JitSignature): every leaf on one CUDA device.
     private static bool OnCuda(JitKeyBuilder key, out int device, out string? mixed)
     {
         device = -1;
@@ -86,17 +86,16 @@ internal sealed class CapturedGraph : IDisposable
         for (int position = 0; position < signature.Length;)
         {
             long head = signature[position];
-            if (head < 0) { position++; continue; }
-            int type = (int)((head >> 8) & 0xFF);
-            int index = (int)(head >> 16) - 1;
-            if (type == (int)DeviceType.Cuda)
+            position += JitSignature.LeafLength(signature, position);
+            if (JitSignature.IsNull(head)) continue;
+            int index = JitSignature.DeviceIndexOf(head);
+            if (JitSignature.DeviceTypeOf(head) == DeviceType.Cuda)
             {
                 anyCuda = true;
                 if (device >= 0 && device != index) mixed = $"the tensors live on several CUDA devices (cuda:{device}, cuda:{index})";
                 device = index;
             }
             else anyCpu = true;
-            position += 2 + (int)signature[position + 1];
         }
         if (anyCuda && anyCpu) mixed = "the tensors live on both the CPU and a CUDA device; a captured graph needs them on one CUDA device";
         return anyCuda && mixed is null;
@@ -122,8 +121,7 @@ internal sealed class CapturedGraph : IDisposable
             catch (Exception e)
             {
                 entry.FallbackReason = $"CUDA graph capture failed: {e.Message}";
-                if (Environment.GetEnvironmentVariable("EQUINOX_LOG_COMPILES") is "1" or "true")
-                    Console.Error.WriteLine($"equinox: FilterJit: running eagerly: {entry.FallbackReason}");
+                CompileLog.Write($"equinox: FilterJit: running eagerly: {entry.FallbackReason}");
                 return FilterJitFunction.RunEager(arguments, call);
             }
         }
@@ -135,7 +133,7 @@ internal sealed class CapturedGraph : IDisposable
     {
         WhyNotCapture(key, out int device);
         var handle = NativeMethods.eqx_cuda_graph_new(device);
-        if (handle == IntPtr.Zero) throw new InvalidOperationException(NativeMethods.LastError());
+        if (handle == IntPtr.Zero) throw Tensor.Failure("cuda_graph_new", [], $"device={device}");
         var inputs = new Tensor?[key.LeafCount];
         var captured = new CapturedGraph(handle, inputs);
         try
@@ -151,7 +149,7 @@ internal sealed class CapturedGraph : IDisposable
                 }
             }
             var bound = rebind(arguments, new JitBinder(key, inputs));
-            Check(NativeMethods.eqx_cuda_graph_side_stream_begin(handle));
+            Tensor.Check(NativeMethods.eqx_cuda_graph_side_stream_begin(handle), "cuda_graph_side_stream_begin");
             try
             {
                 for (int i = 0; i < WarmupCalls; i++)
@@ -162,12 +160,12 @@ internal sealed class CapturedGraph : IDisposable
             }
             finally
             {
-                Check(NativeMethods.eqx_cuda_graph_side_stream_end(handle));
+                Tensor.Check(NativeMethods.eqx_cuda_graph_side_stream_end(handle), "cuda_graph_side_stream_end");
             }
             using var recording = ErrorChecks.Record(captured.checks);
             // Installed for the captured call only (warm-up runs Scan eagerly): a Scan's body is captured once.
             var lowering = new CudaScanLowering(_ => new CudaBodyGraph(device), captured.bodies);
-            Check(NativeMethods.eqx_cuda_graph_capture_begin(handle));
+            Tensor.Check(NativeMethods.eqx_cuda_graph_capture_begin(handle), "cuda_graph_capture_begin");
             Exception? failure = null;
             try
             {
@@ -188,7 +186,7 @@ internal sealed class CapturedGraph : IDisposable
             // Always end the capture, so the stream leaves capture mode even when the call failed.
             int ended = NativeMethods.eqx_cuda_graph_capture_end(handle);
             if (failure is not null) throw failure;
-            Check(ended);
+            Tensor.Check(ended, "cuda_graph_capture_end");
             return captured;
         }
         catch
@@ -196,11 +194,6 @@ internal sealed class CapturedGraph : IDisposable
             captured.Dispose();
             throw;
         }
-    }
-
-    private static void Check(int status)
-    {
-        if (status < 0) throw new InvalidOperationException(NativeMethods.LastError());
     }
 
     // Copies the call's tensors into the static inputs, replays, raises any recorded ErrorIf, returns the outputs.
@@ -214,7 +207,7 @@ internal sealed class CapturedGraph : IDisposable
                     buffer.CopyInPlace(leaf);
             }
         }
-        Check(NativeMethods.eqx_cuda_graph_replay(graph));
+        Tensor.Check(NativeMethods.eqx_cuda_graph_replay(graph), "cuda_graph_replay");
         ErrorChecks.Raise(checks);
         return (TResult)result!;
     }

@@ -28,19 +28,14 @@ internal sealed class CudaBodyGraph : IScanBodyGraph
     internal CudaBodyGraph(int device)
     {
         handle = NativeMethods.eqx_scan_body_new(device);
-        if (handle == IntPtr.Zero) throw new InvalidOperationException(NativeMethods.LastError());
+        if (handle == IntPtr.Zero) throw Tensor.Failure("scan_body_new", [], $"device={device}");
     }
 
-    public void BeginCapture() => Check(NativeMethods.eqx_scan_body_capture_begin(handle));
+    public void BeginCapture() => Tensor.Check(NativeMethods.eqx_scan_body_capture_begin(handle), "scan_body_capture_begin");
 
-    public void EndCapture() => Check(NativeMethods.eqx_scan_body_capture_end(handle));
+    public void EndCapture() => Tensor.Check(NativeMethods.eqx_scan_body_capture_end(handle), "scan_body_capture_end");
 
-    public void Launch() => Check(NativeMethods.eqx_scan_body_launch(handle));
-
-    private static void Check(int status)
-    {
-        if (status < 0) throw new InvalidOperationException(NativeMethods.LastError());
-    }
+    public void Launch() => Tensor.Check(NativeMethods.eqx_scan_body_launch(handle), "scan_body_launch");
 
     public void Dispose()
     {
@@ -75,50 +70,47 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         IScanBodyGraph? body = null;
         string? failure = null;
         // A Scan inside the body unrolls into the body graph rather than nesting a third capture.
-        var lowering = ScanTransform.Lowering;
-        ScanTransform.Lowering = null;
-        try
+        using (ScanTransform.Install(null))
         {
-            body = newBodyGraph(capture.ReplayEagerly);
-            using var recording = ErrorChecks.Record(checks);
-            using var bodyScope = CallScope.Open();
-            body.BeginCapture();
             try
             {
-                var (next, output) = program.Step(capture.CarryBuffers, capture.XBuffer);
-                bodyScope.CheckFunctionClosedItsScopes("Scan");
-                capture.CarryOut = Unalias(next, capture.CarryBuffers);
-                capture.Outputs = output;
-            }
-            catch (Exception e)
-            {
-                failure = e.Message;
-            }
-            finally
-            {
-                // Always end the body's capture, so its stream leaves capture mode even when the body failed.
+                body = newBodyGraph(capture.ReplayEagerly);
+                using var recording = ErrorChecks.Record(checks);
+                using var bodyScope = CallScope.Open();
+                body.BeginCapture();
                 try
                 {
-                    body.EndCapture();
+                    var (next, output) = program.Step(capture.CarryBuffers, capture.XBuffer);
+                    bodyScope.CheckFunctionClosedItsScopes("Scan");
+                    capture.CarryOut = Unalias(next, capture.CarryBuffers);
+                    capture.Outputs = output;
                 }
                 catch (Exception e)
                 {
-                    failure ??= e.Message;
+                    failure = Reason(e);
+                }
+                finally
+                {
+                    // Always end the body's capture, so its stream leaves capture mode even when the body failed.
+                    try
+                    {
+                        body.EndCapture();
+                    }
+                    catch (Exception e)
+                    {
+                        failure ??= Reason(e);
+                    }
+                }
+                if (failure is null)
+                {
+                    bodyScope.MoveOut(capture.CarryOut);
+                    bodyScope.MoveOut(capture.Outputs);
                 }
             }
-            if (failure is null)
+            catch (Exception e)
             {
-                bodyScope.MoveOut(capture.CarryOut);
-                bodyScope.MoveOut(capture.Outputs);
+                failure ??= Reason(e); // the body graph could not be made, or its capture could not begin
             }
-        }
-        catch (Exception e)
-        {
-            failure ??= e.Message; // the body graph could not be made, or its capture could not begin
-        }
-        finally
-        {
-            ScanTransform.Lowering = lowering;
         }
 
         var reason = failure is not null ? $"its body could not be captured on its own: {failure}"
@@ -172,11 +164,13 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         return null;
     }
 
+    // A decline's reason is the native message itself (the body graph's ops are ours, not the user's to read about).
+    private static string Reason(Exception e) => e is TorchException native ? native.NativeMessage : e.Message;
+
     private bool Decline(string reason)
     {
         Declines.Add(reason);
-        if (Environment.GetEnvironmentVariable("EQUINOX_LOG_COMPILES") is "1" or "true")
-            Console.Error.WriteLine($"equinox: Scan: unrolled into the graph: {reason}");
+        CompileLog.Write($"equinox: Scan: unrolled into the graph: {reason}");
         return false;
     }
 

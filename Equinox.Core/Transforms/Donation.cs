@@ -10,10 +10,8 @@ namespace Equinox.Transforms;
 /// model for a donated old one holds one copy of the parameters at its peak instead of two (what XLA's buffer donation
 /// gives Equinox).
 /// </summary>
-internal sealed class Donation
+internal sealed class Donation : IInPlaceUpdateSink
 {
-    [ThreadStatic] private static Donation? current;
-
     private readonly ITuple arguments;
     private readonly Donate donate;
     private HashSet<Tensor>? donated; // built on the first ApplyUpdates, so a step without one pays nothing
@@ -25,39 +23,19 @@ internal sealed class Donation
     }
 
     /// <summary>
-    /// Makes <paramref name="arguments"/> (null: none) the donation in force on this thread, and returns the one it
-    /// replaces, for <see cref="Exit"/>. A nested FilterJit call installs its own, so an inner step never writes into
-    /// tensors its caller did not give it.
+    /// Makes <paramref name="arguments"/> (null: none) the donation in force on this thread (the tree layer's
+    /// <see cref="InPlaceUpdates"/> sink) until the result is disposed. A nested FilterJit call installs its own, so
+    /// an inner step never writes into tensors its caller did not give it.
     /// </summary>
-    internal static Donation? Enter(ITuple? arguments, Donate donate)
-    {
-        var previous = current;
-        current = arguments is null ? null : new Donation(arguments, donate);
-        return previous;
-    }
-
-    internal static void Exit(Donation? previous) => current = previous;
-
-    /// <summary>The donation in force on this thread, if any.</summary>
-    internal static Donation? Current => current;
-
-    /// <summary>
-    /// Whether in-place updates are safe for a model with these leaves: not when one tensor object fills two slots,
-    /// since the second update would then start from the first one's result.
-    /// </summary>
-    internal static bool AllDistinct(Tensor?[] leaves)
-    {
-        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var leaf in leaves) if (leaf is not null && !seen.Add(leaf)) return false;
-        return true;
-    }
+    internal static InPlaceUpdates.Scope Enter(ITuple? arguments, Donate donate) =>
+        InPlaceUpdates.Install(arguments is null ? null : new Donation(arguments, donate));
 
     /// <summary>
     /// Whether <c>leaf + delta</c> can be written into <paramref name="leaf"/>'s memory: <paramref name="leaf"/> was
     /// donated (and no undonated argument holds it), <paramref name="delta"/> has its dtype and device (the shape is
     /// already checked by Eqx.ApplyUpdates, where the one rule for every update lives) and the sum needs no gradient.
     /// </summary>
-    internal bool CanAddInPlace(Tensor leaf, Tensor delta, bool gradEnabled)
+    public bool CanAddInPlace(Tensor leaf, Tensor delta, bool gradEnabled)
     {
         var set = donated ??= Collect();
         return set.Contains(leaf) && delta.DType == leaf.DType && delta.Device == leaf.Device
@@ -69,7 +47,7 @@ internal sealed class Donation
     /// op, and returns the updated tensors as new handles. The donated handles end disposed, so using the old model
     /// afterwards fails loudly instead of reading updated values.
     /// </summary>
-    internal Tensor[] AddInPlace(Tensor[] leaves, Tensor[] deltas)
+    public Tensor[] AddInPlace(Tensor[] leaves, Tensor[] deltas)
     {
         Tensor.AddInPlace(leaves, deltas);
         var updated = new Tensor[leaves.Length];
@@ -87,6 +65,27 @@ internal sealed class Donation
             leaf.Dispose();
             return alias;
         }
+    }
+
+    /// <summary>
+    /// After a call: disposes every tensor of the donated arguments that neither <paramref name="result"/> nor an
+    /// undonated argument holds (by identity: the caller still owns a tensor it also passed without donating), and
+    /// none of <paramref name="graph"/>'s buffers.
+    /// </summary>
+    internal static void Release<TResult>(TResult result, ITuple arguments, Donate donate, CapturedGraph? graph)
+    {
+        var keep = JitResults.Collect(result);
+        for (int i = 0; i < arguments.Length; i++)
+            if (!Donates(donate, i)) JitResults.ForEachTensor(arguments[i], tensor => keep.Add(tensor));
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            if (!Donates(donate, i)) continue;
+            JitResults.ForEachTensor(arguments[i], tensor =>
+            {
+                if (!keep.Contains(tensor) && (graph is null || !graph.Owns(tensor))) tensor.Dispose();
+            });
+        }
+        keep.Clear();
     }
 
     /// <summary>Whether <paramref name="donate"/> names argument <paramref name="index"/> (0-based).</summary>

@@ -8,18 +8,12 @@ internal readonly record struct ErrorCheck(Tensor Code, string[] Messages);
 /// <summary>Where ErrorIf records its checks while a CUDA graph is being captured on this thread.</summary>
 internal static class ErrorChecks
 {
-    [ThreadStatic] private static List<ErrorCheck>? recording;
-
     /// <summary>The capture's list of checks, or null when ErrorIf should check eagerly.</summary>
-    internal static List<ErrorCheck>? Recording => recording;
+    internal static List<ErrorCheck>? Recording => TransformContext.Current.ErrorRecording;
 
     /// <summary>Makes ErrorIf record into <paramref name="checks"/> until disposed.</summary>
-    internal static Scope Record(List<ErrorCheck> checks)
-    {
-        var previous = recording;
-        recording = checks;
-        return new Scope(previous);
-    }
+    internal static TransformContext.Scope Record(List<ErrorCheck> checks) =>
+        TransformContext.Install(TransformContext.Current with { ErrorRecording = checks });
 
     /// <summary>After a replay: raises the first recorded check that failed.</summary>
     internal static void Raise(List<ErrorCheck> checks)
@@ -36,9 +30,4 @@ internal static class ErrorChecks
         index >= 0 && index < messages.Length
             ? messages[index]
             : $"BranchedErrorIf: a check failed with index {index}, but only {messages.Length} messages were given.";
-
-    internal readonly struct Scope(List<ErrorCheck>? previous) : IDisposable
-    {
-        public void Dispose() => recording = previous;
-    }
 }

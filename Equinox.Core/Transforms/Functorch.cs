@@ -15,7 +15,7 @@ internal static class Functorch
         get
         {
             int depth = NativeMethods.eqx_functorch_depth();
-            if (depth < 0) throw new TorchException("functorch_depth", [], NativeMethods.LastError());
+            if (depth < 0) throw Tensor.Failure("functorch_depth", []);
             return depth;
         }
     }
@@ -30,7 +30,7 @@ internal static class Functorch
         {
             BatchSize = batchSize;
             Level = NativeMethods.eqx_vmap_enter(batchSize, (int)randomness);
-            if (Level < 0) throw new TorchException("vmap", [], NativeMethods.LastError(), $"batch_size={batchSize}");
+            if (Level < 0) throw Tensor.Failure("vmap", [], $"batch_size={batchSize}");
         }
 
         internal long Level { get; }
@@ -57,7 +57,7 @@ internal static class Functorch
             closed = true;
             if (Environment.CurrentManagedThreadId != threadId)
                 throw new InvalidOperationException("A vmap must end on the thread that started it: functorch's layers are per thread.");
-            if (NativeMethods.eqx_vmap_exit(Level) < 0) throw new TorchException("vmap_exit", [], NativeMethods.LastError());
+            if (NativeMethods.eqx_vmap_exit(Level) < 0) throw Tensor.Failure("vmap_exit", []);
         }
     }
 
@@ -72,7 +72,7 @@ internal static class Functorch
         {
             previousGradMode = Torch.Torch.IsGradEnabled;
             Level = NativeMethods.eqx_grad_layer_enter();
-            if (Level < 0) throw new TorchException("grad_layer", [], NativeMethods.LastError());
+            if (Level < 0) throw Tensor.Failure("grad_layer", []);
         }
 
         internal long Level { get; }
@@ -104,7 +104,7 @@ internal static class Functorch
             if (Environment.CurrentManagedThreadId != threadId)
                 throw new InvalidOperationException("A gradient transform must end on the thread that started it: functorch's layers are per thread.");
             if (NativeMethods.eqx_grad_layer_exit(Level, previousGradMode ? 1 : 0) < 0)
-                throw new TorchException("grad_layer_exit", [], NativeMethods.LastError());
+                throw Tensor.Failure("grad_layer_exit", []);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Equinox.Torch;
 
 namespace Equinox.Transforms;
@@ -39,8 +38,8 @@ internal static class JitDiagnostics
     {
         int count = 0;
         int items = Math.Min(key.ItemCount, entry.Items.Length);
-        var newOffsets = LeafOffsets(key.SignatureSpan, key.LeafCount);
-        var oldOffsets = LeafOffsets(entry.Signature, entry.Items.Length == 0 ? 0 : LeafTotal(entry));
+        var newOffsets = JitSignature.LeafOffsets(key.SignatureSpan, key.LeafCount);
+        var oldOffsets = JitSignature.LeafOffsets(entry.Signature, entry.Items.Length == 0 ? 0 : LeafTotal(entry));
         for (int i = 0; i < items; i++)
         {
             var now = key.Items[i];
@@ -64,7 +63,7 @@ internal static class JitDiagnostics
                 {
                     JitItemKind.Node => DescribeNode(name, (ITreeNode)oldValue!, (ITreeNode)newValue!),
                     JitItemKind.Value => DescribeValue(name, oldValue, newValue),
-                    _ => $"{name}: {TypeName(oldValue as Type)} -> {TypeName(newValue as Type)}",
+                    _ => $"{name}: {TypeNames.CSharp(oldValue as Type)} -> {TypeNames.CSharp(newValue as Type)}",
                 });
                 continue;
             }
@@ -83,7 +82,7 @@ internal static class JitDiagnostics
                     paths ??= Eqx.LeafPaths((ITreeNode)newValue!);
                     where = $"{name}.{paths[leaf]}";
                 }
-                differences.Add($"{where}: {DescribeLeaf(a)} -> {DescribeLeaf(b)}");
+                differences.Add($"{where}: {JitSignature.DescribeLeaf(a)} -> {JitSignature.DescribeLeaf(b)}");
             }
         }
         if (key.ItemCount != entry.Items.Length)
@@ -101,43 +100,15 @@ internal static class JitDiagnostics
         return total;
     }
 
-    // Where each leaf's words start in a signature.
-    private static int[] LeafOffsets(ReadOnlySpan<long> signature, int leaves)
-    {
-        var offsets = new int[leaves + 1];
-        int position = 0;
-        for (int i = 0; i < leaves && position < signature.Length; i++)
-        {
-            offsets[i] = position;
-            position += signature[position] < 0 ? 1 : 2 + (int)signature[position + 1];
-        }
-        offsets[leaves] = position;
-        return offsets;
-    }
-
     private static ReadOnlySpan<long> Word(ReadOnlySpan<long> signature, int[] offsets, int leaf) =>
         leaf + 1 < offsets.Length ? signature[offsets[leaf]..offsets[leaf + 1]] : [];
-
-    /// <summary>A leaf's signature as Equinox prints tensors: <c>f32[32,2]</c>, <c>f32[8]@cuda:0</c>, or <c>null</c>.</summary>
-    internal static string DescribeLeaf(ReadOnlySpan<long> words)
-    {
-        if (words.Length == 0 || words[0] < 0) return "null";
-        long head = words[0];
-        var dtype = (DType)(head & 0xFF);
-        var deviceType = (DeviceType)((head >> 8) & 0xFF);
-        int index = (int)(head >> 16) - 1;
-        var dims = new string[words.Length - 2];
-        for (int i = 0; i < dims.Length; i++) dims[i] = words[i + 2].ToString(CultureInfo.InvariantCulture);
-        var text = $"{dtype.ShortName()}[{string.Join(",", dims)}]";
-        return deviceType == DeviceType.Cpu ? text : $"{text}@{new Device(deviceType, Math.Max(index, 0))}";
-    }
 
     private static string DescribeItem(JitItem item, object? value, ReadOnlySpan<long> signature, int[] offsets) => item.Kind switch
     {
         JitItemKind.Null => "null",
-        JitItemKind.Tensor => DescribeLeaf(Word(signature, offsets, item.LeafStart)),
-        JitItemKind.Tuple => TypeName(value as Type),
-        _ => value is null ? "null" : TypeName(value.GetType()),
+        JitItemKind.Tensor => JitSignature.DescribeLeaf(Word(signature, offsets, item.LeafStart)),
+        JitItemKind.Tuple => TypeNames.CSharp(value as Type),
+        _ => value is null ? "null" : TypeNames.CSharp(value.GetType()),
     };
 
     /// <summary>The name of item <paramref name="index"/>: the parameter name, then <c>.Item1</c> per tuple level.</summary>
@@ -155,9 +126,4 @@ internal static class JitDiagnostics
 
     private static string DescribeNode(string name, ITreeNode before, ITreeNode after) =>
         TreeDifference.Between(name, before, after, " -> ") ?? $"{name}: the static part changed";
-
-    // ---- formatting ------------------------------------------------------------------------------------------
-
-    /// <summary>A type as C# writes it: <c>int</c>, <c>string</c>, <c>Mlp</c>, <c>(Tensor, int)</c>.</summary>
-    internal static string TypeName(Type? type) => TreeDifference.TypeName(type);
 }

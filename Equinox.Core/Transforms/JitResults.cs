@@ -83,7 +83,7 @@ internal static class JitResults
                 return;
         }
         if (what is null || IsPlain(value.GetType())) return;
-        var type = TreeLike.TypeName(value.GetType());
+        var type = TypeNames.Clr(value.GetType());
         var where = path.Length == 0 ? $"is a {type}" : $"holds a {type} at {path.TrimStart('.')}";
         throw new NotSupportedException(
             $"{what} {where}, which Equinox cannot look inside for tensors, so any tensor it holds would be " +

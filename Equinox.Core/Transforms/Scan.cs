@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Equinox.Torch;
+using Equinox.Transforms;
 using TorchApi = Equinox.Torch.Torch;
 
 namespace Equinox;
@@ -93,21 +94,19 @@ internal sealed record ScanProgram(long Length, Tensor?[] InitCarry, Tensor? Xs,
 
 internal static class ScanTransform
 {
-    /// <summary>The lowering installed on this thread by a compiled region that is capturing, if any.</summary>
-    [ThreadStatic] internal static IScanLowering? Lowering;
-
-    /// <summary>Makes <paramref name="lowering"/> this thread's lowering until the result is disposed.</summary>
-    internal static LoweringScope Install(IScanLowering lowering)
+    /// <summary>
+    /// The lowering installed on this thread by a compiled region that is capturing, if any. The runtime installs it
+    /// with <see cref="Install"/>; setting it directly is for tests, which clear it again themselves.
+    /// </summary>
+    internal static IScanLowering? Lowering
     {
-        var previous = Lowering;
-        Lowering = lowering;
-        return new LoweringScope(previous);
+        get => TransformContext.Current.ScanLowering;
+        set => TransformContext.Set(TransformContext.Current with { ScanLowering = value });
     }
 
-    internal readonly struct LoweringScope(IScanLowering? previous) : IDisposable
-    {
-        public void Dispose() => Lowering = previous;
-    }
+    /// <summary>Makes <paramref name="lowering"/> (null: none) this thread's lowering until the result is disposed.</summary>
+    internal static TransformContext.Scope Install(IScanLowering? lowering) =>
+        TransformContext.Install(TransformContext.Current with { ScanLowering = lowering });
 
     internal static long Length(Tensor? xs, long? length)
     {

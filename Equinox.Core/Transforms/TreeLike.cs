@@ -18,25 +18,30 @@ internal static class TreeLike
             FlattenLeafOrModule(value, into, what);
     }
 
+    /// <summary>
+    /// The tensor slots of a tensor (itself), a module (its slots, nulls included) or null (none); null when
+    /// <paramref name="value"/> is none of these, for the caller to reject in its own words.
+    /// </summary>
+    internal static Tensor?[]? LeafOrModuleSlots(object? value) => value switch
+    {
+        null => [],
+        Tensor tensor => [tensor],
+        ITreeNode node => Eqx.Flatten(node),
+        _ => null,
+    };
+
     private static void FlattenLeafOrModule(object? value, List<Tensor?> into, string what)
     {
-        switch (value)
+        if (LeafOrModuleSlots(value) is { } slots)
         {
-            case null:
-                return;
-            case Tensor tensor:
-                into.Add(tensor);
-                return;
-            case ITreeNode node:
-                into.AddRange(Eqx.Flatten(node));
-                return;
-            case ITuple when IsValueTuple(value.GetType()):
-                throw new NotSupportedException(
-                    $"{what} holds a tuple inside a tuple ({TypeName(value.GetType())}). Use one flat tuple of tensors " +
-                    "and [Module] types, or gather the nested part into a [Module].");
-            default:
-                throw Unsupported(value, what);
+            into.AddRange(slots);
+            return;
         }
+        if (value is ITuple && IsValueTuple(value.GetType()))
+            throw new NotSupportedException(
+                $"{what} holds a tuple inside a tuple ({TypeNames.Clr(value.GetType())}). Use one flat tuple of tensors " +
+                "and [Module] types, or gather the nested part into a [Module].");
+        throw Unsupported(value!, what);
     }
 
     /// <summary>
@@ -78,7 +83,7 @@ internal static class TreeLike
                 return result;
             default:
                 throw new NotSupportedException(
-                    $"{what} holds a {TypeName(template.GetType())} inside a tuple. Tuples nested in tuples are not " +
+                    $"{what} holds a {TypeNames.Clr(template.GetType())} inside a tuple. Tuples nested in tuples are not " +
                     "supported here: use a tensor, a [Module] type, or one flat tuple of those.");
         }
     }
@@ -101,8 +106,8 @@ internal static class TreeLike
                 var a = (ITreeNode)actual;
                 if (!e.TreeStaticEquals(a))
                     return TreeDifference.Between(path, e, a, " -> ") is { } where
-                        ? $"{path} is a {TypeName(e.GetType())} whose structure or static fields changed: {where}"
-                        : $"{path} is a {TypeName(e.GetType())} whose structure or static fields changed " +
+                        ? $"{path} is a {TypeNames.Clr(e.GetType())} whose structure or static fields changed: {where}"
+                        : $"{path} is a {TypeNames.Clr(e.GetType())} whose structure or static fields changed " +
                           $"({e.TreeLeafCount} tensor slots before, {a.TreeLeafCount} now)";
                 var before = Eqx.Flatten(e);
                 var after = Eqx.Flatten(a);
@@ -139,23 +144,13 @@ internal static class TreeLike
     {
         null => "null",
         Tensor t => t.Describe(),
-        _ => "a " + TypeName(value.GetType()),
+        _ => "a " + TypeNames.Clr(value.GetType()),
     };
-
-    internal static string TypeName(Type type)
-    {
-        if (!type.IsGenericType) return type.Name;
-        if (IsValueTuple(type)) return $"({string.Join(", ", type.GetGenericArguments().Select(TypeName))})";
-        var name = type.Name;
-        int tick = name.IndexOf('`');
-        if (tick >= 0) name = name[..tick];
-        return $"{name}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>";
-    }
 
     private static bool IsValueTuple(Type type) =>
         type.IsGenericType && type.FullName is { } name && name.StartsWith("System.ValueTuple`", StringComparison.Ordinal);
 
     private static NotSupportedException Unsupported(object value, string what) => new(
-        $"{what} holds a {TypeName(value.GetType())}. Transformations carry tensors, [Module] types and value tuples " +
+        $"{what} holds a {TypeNames.Clr(value.GetType())}. Transformations carry tensors, [Module] types and value tuples " +
         "of those; wrap other state in a [Module] (its non-tensor fields become static structure).");
 }

@@ -13,19 +13,12 @@ namespace Equinox;
 /// </summary>
 internal static class VmapErrorChecks
 {
-    // The list the innermost running FilterVmap records into on this thread; null outside any FilterVmap.
-    [ThreadStatic] private static List<ErrorCheck>? innermost;
-
     /// <summary>Whether a FilterVmap is running on this thread.</summary>
-    internal static bool InsideVmap => innermost is not null;
+    internal static bool InsideVmap => TransformContext.Current.VmapRecording is not null;
 
     /// <summary>Makes ErrorIf record into <paramref name="checks"/>, this FilterVmap's list, until disposed.</summary>
-    internal static Scope Record(List<ErrorCheck> checks)
-    {
-        var scope = new Scope(innermost, ErrorChecks.Record(checks));
-        innermost = checks;
-        return scope;
-    }
+    internal static TransformContext.Scope Record(List<ErrorCheck> checks) =>
+        TransformContext.Install(TransformContext.Current with { ErrorRecording = checks, VmapRecording = checks });
 
     /// <summary>
     /// After a FilterVmap's layer is closed, with the enclosing recorder current again: passes the checks (codes with
@@ -36,7 +29,7 @@ internal static class VmapErrorChecks
     internal static void Deliver(List<ErrorCheck> checks)
     {
         if (checks.Count == 0) return;
-        if (ErrorChecks.Recording is { } recorder && ReferenceEquals(recorder, innermost))
+        if (ErrorChecks.Recording is { } recorder && ReferenceEquals(recorder, TransformContext.Current.VmapRecording))
         {
             recorder.AddRange(checks);
             return;
@@ -81,14 +74,5 @@ internal static class VmapErrorChecks
             rest /= shape[d];
         }
         return new StringBuilder("[").AppendJoin(", ", index).Append(']').ToString();
-    }
-
-    internal readonly struct Scope(List<ErrorCheck>? previous, ErrorChecks.Scope recording) : IDisposable
-    {
-        public void Dispose()
-        {
-            innermost = previous;
-            recording.Dispose();
-        }
     }
 }

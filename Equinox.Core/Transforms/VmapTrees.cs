@@ -9,15 +9,10 @@ namespace Equinox;
 /// </summary>
 internal static class VmapTrees
 {
-    internal static Tensor?[] Flatten(object? value, string where) => value switch
-    {
-        null => [],
-        Tensor t => [t],
-        ITreeNode node => Eqx.Flatten(node),
-        _ => throw new NotSupportedException(
-            $"{where} is a {value.GetType().Name}; transformations take and return tensors, [Module] trees or value " +
-            "tuples of those. Capture other values in the lambda instead."),
-    };
+    internal static Tensor?[] Flatten(object? value, string where) =>
+        TreeLike.LeafOrModuleSlots(value) ?? throw new NotSupportedException(
+            $"{where} is a {value!.GetType().Name}; transformations take and return tensors, [Module] trees or value " +
+            "tuples of those. Capture other values in the lambda instead.");
 
     internal static object? Rebuild(object? like, Tensor?[] leaves) => like switch
     {

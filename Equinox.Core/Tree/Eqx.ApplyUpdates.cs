@@ -35,10 +35,10 @@ public static partial class Eqx
             if (UpdateMismatch(leaf, delta) is { } why)
                 throw new ArgumentException($"ApplyUpdates: the update for {PathOf(i)} is {delta.Describe()} but the leaf is {leaf.Describe()}: {why}", nameof(updates));
         }
-        // Inside a FilterJit call that donated the model, updates go into the donated memory (see Donation), all of
-        // them in one multi-tensor op; the others are added out of place.
-        var donation = Transforms.Donation.Current;
-        if (donation is not null && !Transforms.Donation.AllDistinct(leaves)) donation = null;
+        // Inside a FilterJit call that donated the model, updates go into the donated memory (the sink FilterJit's
+        // donation installs), all of them in one multi-tensor op; the others are added out of place.
+        var donation = InPlaceUpdates.Current;
+        if (donation is not null && !InPlaceUpdates.AllDistinct(leaves)) donation = null;
         bool gradEnabled = donation is not null && Torch.Torch.IsGradEnabled;
         List<int>? inPlace = null;
         for (int i = 0; i < leaves.Length; i++)

@@ -59,7 +59,7 @@ public sealed partial class Shared<T> where T : class, ITreeNode
                 : $"it is {n.Describe()} but the slot holds {s.Describe()}; a tied tensor needs the slot's shape and dtype " +
                   "(to tie a transposed weight, store one and transpose it where it is used)",
             (ITreeNode n, ITreeNode s) => ModuleMismatch(n, s),
-            _ => $"it is a {TreeDifference.TypeName(node.GetType())} but the slot holds a {TreeDifference.TypeName(slot.GetType())}",
+            _ => $"it is a {TypeNames.CSharp(node.GetType())} but the slot holds a {TypeNames.CSharp(slot.GetType())}",
         };
         if (why is not null)
             throw new ArgumentException($"Shared: get selects {get}, which cannot fill the slot {where} that where selects: {why}.");

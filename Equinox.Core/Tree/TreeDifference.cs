@@ -25,8 +25,8 @@ internal static class TreeDifference
     internal static string DescribeValue(string name, object? before, object? after, string separator)
     {
         if (before?.GetType() != after?.GetType())
-            return $"{name}: {TypeName(before?.GetType())} {Show(before)}{separator}{TypeName(after?.GetType())} {Show(after)}";
-        return Printable(after) ? $"{name} ({TypeName(after!.GetType())}): {Show(before)}{separator}{Show(after)}" : $"{name} changed";
+            return $"{name}: {TypeNames.CSharp(before?.GetType())} {Show(before)}{separator}{TypeNames.CSharp(after?.GetType())} {Show(after)}";
+        return Printable(after) ? $"{name} ({TypeNames.CSharp(after!.GetType())}): {Show(before)}{separator}{Show(after)}" : $"{name} changed";
     }
 
     private static string Join(string path, string member) => path.Length == 0 ? member : $"{path}.{member}";
@@ -36,7 +36,7 @@ internal static class TreeDifference
         public string? Node(string path, ITreeNode before, ITreeNode after)
         {
             if (before.GetType() != after.GetType())
-                return $"{(path.Length == 0 ? TreePath.Root.ToString() : path)}: {TypeName(before.GetType())}{separator}{TypeName(after.GetType())}";
+                return $"{(path.Length == 0 ? TreePath.Root.ToString() : path)}: {TypeNames.CSharp(before.GetType())}{separator}{TypeNames.CSharp(after.GetType())}";
             var a = Fields.Of(before);
             var b = Fields.Of(after);
             for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
@@ -94,7 +94,7 @@ internal static class TreeDifference
                 null => "null",
                 TreeList list => $"{list.Items.Count} elements",
                 TreeDictionary => "a dictionary",
-                _ => TypeName(value.GetType()),
+                _ => TypeNames.CSharp(value.GetType()),
             };
         }
     }
@@ -129,24 +129,6 @@ internal static class TreeDifference
         string s => $"\"{s}\"",
         bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => Printable(value) ? value.ToString() ?? "" : TypeName(value.GetType()),
+        _ => Printable(value) ? value.ToString() ?? "" : TypeNames.CSharp(value.GetType()),
     };
-
-    /// <summary>A type as C# writes it: <c>int</c>, <c>string</c>, <c>Mlp</c>, <c>(Tensor, int)</c>.</summary>
-    internal static string TypeName(Type? type)
-    {
-        if (type is null) return "null";
-        if (type == typeof(int)) return "int";
-        if (type == typeof(long)) return "long";
-        if (type == typeof(float)) return "float";
-        if (type == typeof(double)) return "double";
-        if (type == typeof(bool)) return "bool";
-        if (type == typeof(string)) return "string";
-        if (type.IsGenericType && type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true)
-            return $"({string.Join(", ", type.GetGenericArguments().Select(TypeName))})";
-        if (!type.IsGenericType) return type.Name;
-        var name = type.Name;
-        int tick = name.IndexOf('`');
-        return $"{(tick < 0 ? name : name[..tick])}<{string.Join(", ", type.GetGenericArguments().Select(TypeName))}>";
-    }
 }

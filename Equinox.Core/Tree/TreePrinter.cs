@@ -108,7 +108,7 @@ public static class TreePrinter
             guard.At(depth);
             var fields = new FieldCollector(this, depth + 1);
             node.TreeVisit(fields);
-            return new Group(TypeName(node.GetType()) + "(", ")", fields.Items);
+            return new Group(TypeNames.Clr(node.GetType()) + "(", ")", fields.Items);
         }
     }
 
@@ -137,12 +137,4 @@ public static class TreePrinter
     };
 
     private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-
-    private static string TypeName(Type type)
-    {
-        var name = type.Name;
-        int tick = name.IndexOf('`');
-        if (tick < 0) return name;
-        return name[..tick] + "<" + string.Join(", ", type.GetGenericArguments().Select(TypeName)) + ">";
-    }
 }
