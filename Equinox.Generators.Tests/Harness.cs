@@ -33,7 +33,7 @@ internal static class Harness
                 generalDiagnosticOption: ReportDiagnostic.Error));
 
     public static GeneratorDriver Driver() => CSharpGeneratorDriver.Create(
-        [new ModuleGenerator().AsSourceGenerator()],
+        [new ModuleGenerator().AsSourceGenerator(), new ArityGenerator().AsSourceGenerator()],
         parseOptions: ParseOptions,
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 

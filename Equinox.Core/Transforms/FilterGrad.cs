@@ -34,48 +34,6 @@ public static partial class Eqx
     }
 
     /// <summary>
-    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for a loss of the model and one more argument, which is
-    /// passed through and not differentiated: <c>FilterValueAndGrad((Mlp m, Tensor x) =&gt; ...)(model, x)</c>.
-    /// </summary>
-    public static Func<T, TA, (Tensor Value, T Grads)> FilterValueAndGrad<T, TA>(Func<T, TA, Tensor> f) where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        return (model, a) =>
-        {
-            var (value, _, grads) = GradTransform.Run(model, m => (f(m, a), (object?)null), nameof(FilterValueAndGrad));
-            return (value, grads);
-        };
-    }
-
-    /// <summary>
-    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for a loss of the model and two more arguments, which are
-    /// passed through and not differentiated.
-    /// </summary>
-    public static Func<T, TA, TB, (Tensor Value, T Grads)> FilterValueAndGrad<T, TA, TB>(Func<T, TA, TB, Tensor> f) where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        return (model, a, b) =>
-        {
-            var (value, _, grads) = GradTransform.Run(model, m => (f(m, a, b), (object?)null), nameof(FilterValueAndGrad));
-            return (value, grads);
-        };
-    }
-
-    /// <summary>
-    /// <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/> for a loss of the model and three more arguments, which are
-    /// passed through and not differentiated.
-    /// </summary>
-    public static Func<T, TA, TB, TC, (Tensor Value, T Grads)> FilterValueAndGrad<T, TA, TB, TC>(Func<T, TA, TB, TC, Tensor> f) where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        return (model, a, b, c) =>
-        {
-            var (value, _, grads) = GradTransform.Run(model, m => (f(m, a, b, c), (object?)null), nameof(FilterValueAndGrad));
-            return (value, grads);
-        };
-    }
-
-    /// <summary>
     /// The gradient alone of <see cref="FilterValueAndGrad{T}(Func{T, Tensor})"/>: a tree of the model's type holding
     /// the gradient of each inexact tensor (null where nothing is differentiated).
     /// </summary>
@@ -83,27 +41,6 @@ public static partial class Eqx
     {
         var valueAndGrad = FilterValueAndGrad(f);
         return model => valueAndGrad(model).Grads;
-    }
-
-    /// <summary>The gradient alone, for a loss of the model and one more (not differentiated) argument.</summary>
-    public static Func<T, TA, T> FilterGrad<T, TA>(Func<T, TA, Tensor> f) where T : ITreeNode
-    {
-        var valueAndGrad = FilterValueAndGrad(f);
-        return (model, a) => valueAndGrad(model, a).Grads;
-    }
-
-    /// <summary>The gradient alone, for a loss of the model and two more (not differentiated) arguments.</summary>
-    public static Func<T, TA, TB, T> FilterGrad<T, TA, TB>(Func<T, TA, TB, Tensor> f) where T : ITreeNode
-    {
-        var valueAndGrad = FilterValueAndGrad(f);
-        return (model, a, b) => valueAndGrad(model, a, b).Grads;
-    }
-
-    /// <summary>The gradient alone, for a loss of the model and three more (not differentiated) arguments.</summary>
-    public static Func<T, TA, TB, TC, T> FilterGrad<T, TA, TB, TC>(Func<T, TA, TB, TC, Tensor> f) where T : ITreeNode
-    {
-        var valueAndGrad = FilterValueAndGrad(f);
-        return (model, a, b, c) => valueAndGrad(model, a, b, c).Grads;
     }
 
     /// <summary>
@@ -123,30 +60,6 @@ public static partial class Eqx
         return model => GradTransform.Run(model, f, nameof(FilterValueAndGradWithAux));
     }
 
-    /// <summary>The aux form (<see cref="FilterValueAndGradWithAux{T, TAux}(Func{T, ValueTuple{Tensor, TAux}})"/>) with one more, not differentiated, argument.</summary>
-    public static Func<T, TA, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TA, TAux>(Func<T, TA, (Tensor Value, TAux Aux)> f)
-        where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        return (model, a) => GradTransform.Run(model, m => f(m, a), nameof(FilterValueAndGradWithAux));
-    }
-
-    /// <summary>The aux form with two more, not differentiated, arguments.</summary>
-    public static Func<T, TA, TB, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TA, TB, TAux>(
-        Func<T, TA, TB, (Tensor Value, TAux Aux)> f) where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        return (model, a, b) => GradTransform.Run(model, m => f(m, a, b), nameof(FilterValueAndGradWithAux));
-    }
-
-    /// <summary>The aux form with three more, not differentiated, arguments.</summary>
-    public static Func<T, TA, TB, TC, (Tensor Value, TAux Aux, T Grads)> FilterValueAndGradWithAux<T, TA, TB, TC, TAux>(
-        Func<T, TA, TB, TC, (Tensor Value, TAux Aux)> f) where T : ITreeNode
-    {
-        ArgumentNullException.ThrowIfNull(f);
-        return (model, a, b, c) => GradTransform.Run(model, m => f(m, a, b, c), nameof(FilterValueAndGradWithAux));
-    }
-
     /// <summary>
     /// The gradients and the aux of a function returning <c>(loss, aux)</c>, like JAX's <c>grad(f, has_aux=True)</c>:
     /// <c>var (grads, aux) = Eqx.FilterGradWithAux((Mlp m) =&gt; (Loss(m), Predictions(m)))(model);</c>.
@@ -161,40 +74,7 @@ public static partial class Eqx
         };
     }
 
-    /// <summary>The gradients and the aux, for a function of the model and one more (not differentiated) argument.</summary>
-    public static Func<T, TA, (T Grads, TAux Aux)> FilterGradWithAux<T, TA, TAux>(Func<T, TA, (Tensor Value, TAux Aux)> f) where T : ITreeNode
-    {
-        var valueAndGrad = FilterValueAndGradWithAux(f);
-        return (model, a) =>
-        {
-            var (_, aux, grads) = valueAndGrad(model, a);
-            return (grads, aux);
-        };
-    }
-
-    /// <summary>The gradients and the aux, for a function of the model and two more (not differentiated) arguments.</summary>
-    public static Func<T, TA, TB, (T Grads, TAux Aux)> FilterGradWithAux<T, TA, TB, TAux>(Func<T, TA, TB, (Tensor Value, TAux Aux)> f)
-        where T : ITreeNode
-    {
-        var valueAndGrad = FilterValueAndGradWithAux(f);
-        return (model, a, b) =>
-        {
-            var (_, aux, grads) = valueAndGrad(model, a, b);
-            return (grads, aux);
-        };
-    }
-
-    /// <summary>The gradients and the aux, for a function of the model and three more (not differentiated) arguments.</summary>
-    public static Func<T, TA, TB, TC, (T Grads, TAux Aux)> FilterGradWithAux<T, TA, TB, TC, TAux>(
-        Func<T, TA, TB, TC, (Tensor Value, TAux Aux)> f) where T : ITreeNode
-    {
-        var valueAndGrad = FilterValueAndGradWithAux(f);
-        return (model, a, b, c) =>
-        {
-            var (_, aux, grads) = valueAndGrad(model, a, b, c);
-            return (grads, aux);
-        };
-    }
+    // The forms of the model and more arguments are generated: Equinox.Generators/FilterGradArityTemplate.cs.
 }
 
 /// <summary>The mechanics shared by every FilterGrad form.</summary>
