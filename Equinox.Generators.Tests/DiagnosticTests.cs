@@ -5,7 +5,7 @@ namespace Equinox.Generators.Tests;
 /// <summary>Each diagnostic fires on a bad case and stays silent on the nearest good case.</summary>
 public class DiagnosticTests
 {
-    private const string Usings = "using System; using System.Collections.Generic; using System.Collections.Immutable; using Equinox; using Equinox.Torch;\n";
+    private const string Usings = "using System; using System.Collections.Generic; using System.Collections.Immutable; using Equinox; using Equinox.Tensors;\n";
 
     public record Case(string Id, string Name, string Bad, string Good)
     {

@@ -8,7 +8,7 @@ public class IncrementalTests
 {
     private const string Module = """
         using Equinox;
-        using Equinox.Torch;
+        using Equinox.Tensors;
         namespace Demo;
         /// <summary>x</summary>
         [Module] public partial class Linear

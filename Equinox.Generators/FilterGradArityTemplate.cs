@@ -15,7 +15,7 @@ internal static class FilterGradArityTemplate
     public static string Emit(int maxExtraArguments)
     {
         var text = new StringBuilder(Header(nameof(FilterGradArityTemplate)));
-        text.Append("using Equinox.Torch;\n\nnamespace Equinox;\n\npublic static partial class Eqx\n{\n");
+        text.Append("using Equinox.Tensors;\n\nnamespace Equinox;\n\npublic static partial class Eqx\n{\n");
         for (int n = 1; n <= maxExtraArguments; n++)
         {
             if (n > 1) text.Append('\n');

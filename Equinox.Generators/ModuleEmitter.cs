@@ -7,7 +7,7 @@ namespace Equinox.Generators;
 /// <summary>Writes the tree code of one module from its <see cref="ModuleModel"/>. Pure text; no symbols.</summary>
 internal static class ModuleEmitter
 {
-    private const string Tensor = "global::Equinox.Torch.Tensor";
+    private const string Tensor = "global::Equinox.Tensors.Tensor";
     private const string Node = "global::Equinox.ITreeNode";
     private const string Support = "global::Equinox.TreeSupport";
     private const string Children = "global::Equinox.TreeChildren";

@@ -28,7 +28,7 @@ internal static class TreeTypes
     public const string StaticAttribute = "Equinox.StaticAttribute";
 
     public static bool IsTensor(ITypeSymbol type) =>
-        type.Name == "Tensor" && type.ContainingNamespace?.ToDisplayString() == "Equinox.Torch";
+        type.Name == "Tensor" && type.ContainingNamespace?.ToDisplayString() == "Equinox.Tensors";
 
     public static bool IsTreeNodeInterface(ITypeSymbol type) =>
         type.Name == "ITreeNode" && type.TypeKind == TypeKind.Interface && type.ContainingNamespace?.ToDisplayString() == "Equinox";

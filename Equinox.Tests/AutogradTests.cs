@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
 
-using Torch = Equinox.Torch.Torch;
 
 // Autograd.Grad against PyTorch and against finite differences; grad mode; higher order; stopping gradients.
 public class AutogradTests

@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -54,7 +54,7 @@ public class BlasTests
     [Test]
     public void TheBlasDetectedIsTheOneMappedIntoThisProcessOnceLibTorchIsLoaded()
     {
-        _ = Torch.Torch.Version;   // loads the shim, LibTorch and the libblas.so.3 it links to
+        _ = Torch.Version;   // loads the shim, LibTorch and the libblas.so.3 it links to
         var mapped = BlasLibrary.FindInMaps(File.ReadAllLines("/proc/self/maps"));
         Assert.That(mapped, Is.Not.Null, "LibTorch is loaded, so its libblas.so.3 should be mapped.");
         var blas = BlasLibrary.Detect();
@@ -66,11 +66,11 @@ public class BlasTests
     [Test]
     public void ConfigAgreesWithTheProcess()
     {
-        var config = Torch.Torch.Config;
-        Assert.That(config.LibTorchVersion, Is.EqualTo(Torch.Torch.Version));
+        var config = Torch.Config;
+        Assert.That(config.LibTorchVersion, Is.EqualTo(Torch.Version));
         Assert.That(config.LibTorchVersion, Does.Match(@"^\d+\.\d+"));
-        Assert.That(config.IntraOpThreads, Is.EqualTo(Torch.Torch.NumThreads));
-        Assert.That(config.CudaDeviceCount, Is.EqualTo(Torch.Torch.CudaDeviceCount));
+        Assert.That(config.IntraOpThreads, Is.EqualTo(Torch.NumThreads));
+        Assert.That(config.CudaDeviceCount, Is.EqualTo(Torch.CudaDeviceCount));
         Assert.That(config.Blas, Is.EqualTo(BlasLibrary.Detect()));
     }
 
@@ -82,6 +82,6 @@ public class BlasTests
             "LibTorch 1.13.0 · BLAS OpenBLAS (/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3) · " +
             "1 intra-op thread · no CUDA"));
         Assert.That(new TorchConfig("2.4.0", blas, 8, 2).ToString(), Does.EndWith("8 intra-op threads · 2 CUDA devices"));
-        Assert.That(Torch.Torch.Config.ToString(), Does.Not.Contain('\n'));
+        Assert.That(Torch.Config.ToString(), Does.Not.Contain('\n'));
     }
 }

@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
 
-using Torch = Equinox.Torch.Torch;
 
 // Elementwise arithmetic, type promotion, comparisons, activations, softmax and products, against PyTorch.
 public class ElementwiseTests

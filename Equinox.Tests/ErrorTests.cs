@@ -1,5 +1,5 @@
-using Equinox.Torch;
-using Equinox.Torch.Interop;
+using Equinox.Tensors;
+using Equinox.Tensors.Interop;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -11,7 +11,7 @@ public class ErrorTests
     // After every failure the engine must still compute, and compute correctly.
     private static void AssertStillWorks()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var x = Tensor.FromArray(new float[] { -1, 2, -3, 4 }, 2, 2);
         var y = Tensor.FromArray(new float[] { 1, 0, 0, 1 }, 2, 2);
         Assert.That((x.Matmul(y) + x).Relu().ToArray<float>(), Is.EqualTo(new float[] { 0, 4, 0, 8 }));
@@ -28,7 +28,7 @@ public class ErrorTests
     [Test]
     public void MatmulShapeMismatchNamesTheOpTheShapesAndLibTorchsText()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Ones(2, 3);
         var b = Tensor.Ones(2, 3);
 
@@ -45,7 +45,7 @@ public class ErrorTests
     [Test]
     public void BadReshapeNamesTheTargetShapeAndTheInput()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Arange(6).Reshape(2, 3);
 
         var e = Assert.Throws<TorchException>(() => a.Reshape(4, 4))!;
@@ -62,7 +62,7 @@ public class ErrorTests
     [Test]
     public void MatmulOfF32WithF64NamesBothDtypes()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Ones(2, 3);
         var b = Tensor.Ones([3, 2], DType.Float64);
 
@@ -77,7 +77,7 @@ public class ErrorTests
     [Test]
     public void SubtractingBoolTensorsIsRejectedWithLibTorchsAdvice()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.FromArray(new[] { true, false });
         var b = Tensor.FromArray(new[] { true, true });
 
@@ -92,7 +92,7 @@ public class ErrorTests
     [Test]
     public void SelectPastTheEndNamesTheIndexTheDimAndItsSize()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Ones(2, 3);
 
         var e = Assert.Throws<TorchException>(() => a.Select(1, 3))!;
@@ -106,7 +106,7 @@ public class ErrorTests
     [Test]
     public void SelectWithAnOutOfRangeDimNamesTheDim()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var e = Assert.Throws<TorchException>(() => Tensor.Ones(2, 3).Select(2, 0))!;
         Assert.That(e.NativeMessage, Does.Contain("dimension 2 is out of range for a 2-dimensional tensor"));
         AssertStillWorks();
@@ -115,7 +115,7 @@ public class ErrorTests
     [Test]
     public void IndexSelectWithABadIndexNamesBothInputs()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.FromArray(new float[] { 1, 2, 3 });
         var index = Tensor.FromArray(new long[] { 0, 7 });
 
@@ -130,7 +130,7 @@ public class ErrorTests
     [Test]
     public void IndexerPastTheEndThrowsTorchExceptionNamingTheIndex()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Arange(3);
 
         var e = Assert.Throws<TorchException>(() => _ = a[5])!;
@@ -150,10 +150,10 @@ public class ErrorTests
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            long before = Torch.Torch.LiveTensors;
+            long before = Torch.LiveTensors;
             // a[1] succeeds and makes an intermediate view; its [7] then fails.
             Assert.Throws<TorchException>(() => _ = a[1, 7]);
-            Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before), "the intermediate view must be freed at once, not left to the GC");
+            Assert.That(Torch.LiveTensors, Is.EqualTo(before), "the intermediate view must be freed at once, not left to the GC");
         }
         finally
         {
@@ -164,7 +164,7 @@ public class ErrorTests
     [Test]
     public void TooManyIndicesNamesTheTensor()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var e = Assert.Throws<IndexOutOfRangeException>(() => _ = Tensor.Ones(2)[0, 0])!;
         Assert.That(e.Message, Does.Contain("f32[2]").And.Contain("2 given"));
     }
@@ -172,7 +172,7 @@ public class ErrorTests
     [Test]
     public void InPlaceAddThatWouldChangeTheShapeFails()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Ones(2);
         var b = Tensor.Ones(3, 2);
 
@@ -186,7 +186,7 @@ public class ErrorTests
     [Test]
     public void InPlaceUpdateOfALeafThatRequiresGradFails()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var w = Tensor.Ones(2).WithRequiresGrad();
         var e = Assert.Throws<TorchException>(() => w.MulInPlace(2.0))!;
         Assert.That(e.NativeMessage, Does.Contain("leaf Variable that requires grad"));
@@ -196,7 +196,7 @@ public class ErrorTests
     [Test]
     public void ItemOfSeveralElementsFails()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var e = Assert.Throws<TorchException>(() => Tensor.Ones(3).Item<float>())!;
         Assert.That(e.Message, Does.StartWith("item(f32[3]) failed: "));
         AssertStillWorks();
@@ -224,7 +224,7 @@ public class ErrorTests
     public void UsingATensorAfterItsScopeEndedThrowsObjectDisposed()
     {
         Tensor escaped;
-        using (Torch.Torch.Scope())
+        using (Torch.Scope())
         {
             escaped = Tensor.Ones(2) * 3.0;
         }
@@ -235,7 +235,7 @@ public class ErrorTests
     [Test]
     public void ToArrayWithTheWrongElementTypeNamesTheConversion()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var t = Tensor.FromArray(new float[] { 1, 2, 3 });
 
         var e = Assert.Throws<InvalidOperationException>(() => t.ToArray<double>())!;
@@ -247,7 +247,7 @@ public class ErrorTests
     [Test]
     public void CopyToADestinationOfTheWrongLengthFails()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var t = Tensor.FromArray(new float[] { 1, 2, 3 });
         var e = Assert.Throws<TorchException>(() => t.CopyTo<float>(new float[2]))!;
         Assert.That(e.NativeMessage, Does.Contain("destination holds 8 bytes, tensor has 12"));
@@ -268,7 +268,7 @@ public class ErrorTests
     public void UnsupportedElementTypesAreRejectedByName()
     {
         Assert.That(Assert.Throws<NotSupportedException>(() => Tensor.FromArray(new decimal[] { 1 }))!.Message, Does.Contain("Decimal"));
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         Assert.That(Assert.Throws<NotSupportedException>(() => Tensor.Scalar(1.0).Item<decimal>())!.Message, Does.Contain("Item<Decimal>"));
     }
 

@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
 
-using Torch = Equinox.Torch.Torch;
 
 // Convolution, pooling, normalisation, embedding and losses: values and gradients (input and weight) against PyTorch.
 public class FunctionalTests

@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -10,7 +10,7 @@ public class KeyTests
     private TensorScope scope = null!;
 
     [SetUp]
-    public void OpenScope() => scope = Torch.Torch.Scope();
+    public void OpenScope() => scope = Torch.Scope();
 
     [TearDown]
     public void CloseScope() => scope.Dispose();

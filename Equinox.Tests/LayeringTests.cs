@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Reflection.Emit;
 using System.Reflection.Metadata;
 using System.Reflection.Metadata.Ecma335;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -10,7 +10,7 @@ namespace Equinox.Tests;
 /// <summary>
 /// The runtime's layers, bottom up: Torch (tensors and the native shim), Tree (the tree contract and the functions
 /// over trees), Transforms (FilterJit, FilterGrad, FilterVmap, Scan, ErrorIf). A layer uses only the layers below it.
-/// Torch is told apart by its namespaces (<c>Equinox.Torch</c>, <c>Equinox.Torch.Interop</c>). Tree and Transforms
+/// Torch is told apart by its namespaces (<c>Equinox.Tensors</c>, <c>Equinox.Tensors.Interop</c>). Tree and Transforms
 /// share the <c>Equinox</c> namespace (and <c>Eqx</c> is one partial class across both), so they are told apart by
 /// source file, read from Equinox.Core's portable PDB: code in a file under <c>Equinox.Core/Tree/</c> is Tree code, and
 /// a type or member declared only in files under <c>Equinox.Core/Transforms/</c> belongs to Transforms.
@@ -23,7 +23,7 @@ public class LayeringTests
     public void TorchReferencesNoEquinoxTypeOutsideTorch()
     {
         var violations = new SortedSet<string>(StringComparer.Ordinal);
-        Assert.That(Types().Count(t => IsTorch(Outermost(t))), Is.GreaterThan(10), "Equinox.Torch's types are found");
+        Assert.That(Types().Count(t => IsTorch(Outermost(t))), Is.GreaterThan(10), "Equinox.Tensors's types are found");
         foreach (var type in Types().Where(t => IsTorch(Outermost(t))))
             foreach (var (site, referenced) in References(type, wholeType: true, _ => true))
             {
@@ -31,7 +31,7 @@ public class LayeringTests
                     violations.Add($"{site} uses {t.FullName}");
             }
         Assert.That(violations, Is.Empty,
-            "Equinox.Torch is the bottom layer: it must not use the tree or transformation layers above it.\n" +
+            "Equinox.Tensors is the bottom layer: it must not use the tree or transformation layers above it.\n" +
             string.Join("\n", violations));
     }
 
@@ -77,7 +77,7 @@ public class LayeringTests
         return type;
     }
 
-    private static bool IsTorch(Type type) => type.Namespace is "Equinox.Torch" or "Equinox.Torch.Interop";
+    private static bool IsTorch(Type type) => type.Namespace is "Equinox.Tensors" or "Equinox.Tensors.Interop";
 
     private static bool IsEquinox(Type type) =>
         type.Assembly.GetName().Name?.StartsWith("Equinox", StringComparison.Ordinal) == true

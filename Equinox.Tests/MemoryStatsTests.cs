@@ -1,6 +1,5 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox.Tests;
 
@@ -13,7 +12,7 @@ public class MemoryStatsTests
     private static long Settled()
     {
         Finalizers.RunPending();
-        return TorchSwitches.MemoryAllocated(Device.Cpu);
+        return Torch.MemoryAllocated(Device.Cpu);
     }
 
     [Test]
@@ -21,21 +20,21 @@ public class MemoryStatsTests
     {
         long before = Settled();
         var tensor = Tensor.Zeros(256, 1024); // f32: exactly 1 MiB
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB));
+        Assert.That(Torch.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB));
         var alias = tensor.Alias();
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB), "an alias shares the memory");
+        Assert.That(Torch.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB), "an alias shares the memory");
         tensor.Dispose();
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB), "the alias still holds it");
+        Assert.That(Torch.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(MiB), "the alias still holds it");
         alias.Dispose();
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu), Is.EqualTo(before));
+        Assert.That(Torch.MemoryAllocated(Device.Cpu), Is.EqualTo(before));
     }
 
     [Test]
     public void AFreedLargeBlockIsKeptForTheNextTensorOfItsSizeUntilTheCacheIsEmptied()
     {
         Settled();
-        TorchSwitches.EmptyCache(Device.Cpu);
-        long Cached() => TorchSwitches.MemoryReserved(Device.Cpu) - TorchSwitches.MemoryAllocated(Device.Cpu);
+        Torch.EmptyCache(Device.Cpu);
+        long Cached() => Torch.MemoryReserved(Device.Cpu) - Torch.MemoryAllocated(Device.Cpu);
         Assert.That(Cached(), Is.Zero);
 
         Tensor.Zeros(256, 1024).Dispose(); // 1 MiB: kept, with its 64-byte header rounded up to a page
@@ -48,7 +47,7 @@ public class MemoryStatsTests
         Tensor.Zeros(1000).Dispose(); // 4 KB: below the cache's threshold, returned to malloc at once
         Assert.That(Cached(), Is.EqualTo(MiB + 4096));
 
-        TorchSwitches.EmptyCache(Device.Cpu);
+        Torch.EmptyCache(Device.Cpu);
         Assert.That(Cached(), Is.Zero);
     }
 
@@ -56,37 +55,37 @@ public class MemoryStatsTests
     public void PeakRemembersTheHighestFigureUntilReset()
     {
         long before = Settled();
-        TorchSwitches.ResetPeakMemoryStats(Device.Cpu);
-        Assert.That(TorchSwitches.MaxMemoryAllocated(Device.Cpu), Is.EqualTo(before));
-        using (var scope = TorchSwitches.Scope())
+        Torch.ResetPeakMemoryStats(Device.Cpu);
+        Assert.That(Torch.MaxMemoryAllocated(Device.Cpu), Is.EqualTo(before));
+        using (var scope = Torch.Scope())
         {
             var big = Tensor.Zeros([4 * MiB / 8], DType.Float64);
             var small = Tensor.Zeros(64, 1024);
         }
-        Assert.That(TorchSwitches.MaxMemoryAllocated(Device.Cpu) - before, Is.EqualTo(4 * MiB + MiB / 4));
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu), Is.EqualTo(before), "the scope freed both");
-        TorchSwitches.ResetPeakMemoryStats(Device.Cpu);
-        Assert.That(TorchSwitches.MaxMemoryAllocated(Device.Cpu), Is.EqualTo(before));
+        Assert.That(Torch.MaxMemoryAllocated(Device.Cpu) - before, Is.EqualTo(4 * MiB + MiB / 4));
+        Assert.That(Torch.MemoryAllocated(Device.Cpu), Is.EqualTo(before), "the scope freed both");
+        Torch.ResetPeakMemoryStats(Device.Cpu);
+        Assert.That(Torch.MaxMemoryAllocated(Device.Cpu), Is.EqualTo(before));
     }
 
     [Test]
     public void OpsCountTheirResultsAndEmptyTensorsCountNothing()
     {
         long before = Settled();
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.Ones(512, 512);
         var b = a * 2.0;
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(2 * MiB));
+        Assert.That(Torch.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(2 * MiB));
         _ = Tensor.Zeros(0, 16);
-        Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(2 * MiB));
+        Assert.That(Torch.MemoryAllocated(Device.Cpu) - before, Is.EqualTo(2 * MiB));
         Assert.That(b.Sum().Item<float>(), Is.EqualTo(2f * 512 * 512), "tensors from the counting allocator hold real data");
     }
 
     [Test]
     public void ACudaDeviceWithoutCudaIsAClearError()
     {
-        if (TorchSwitches.IsCudaAvailable) Assert.Ignore("this build has CUDA, whose statistics are LibTorch's own");
-        var e = Assert.Throws<InvalidOperationException>(() => TorchSwitches.MemoryAllocated(Device.Cuda()));
+        if (Torch.IsCudaAvailable) Assert.Ignore("this build has CUDA, whose statistics are LibTorch's own");
+        var e = Assert.Throws<InvalidOperationException>(() => Torch.MemoryAllocated(Device.Cuda()));
         Assert.That(e!.Message, Is.EqualTo("memory statistics for cuda:0: this LibTorch build has no CUDA"));
     }
 }

@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -12,7 +12,7 @@ public class MisuseTests
     [Test]
     public void NullArgumentsNameTheParameterInsteadOfReachingNativeCode()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var x = Tensor.Ones(2, 2);
         Assert.That(Assert.Throws<ArgumentNullException>(() => Tensor.Einsum(null!, x))!.ParamName, Is.EqualTo("equation"));
         Assert.That(Assert.Throws<ArgumentNullException>(() => x.Add(null!))!.ParamName, Is.EqualTo("other"));
@@ -29,7 +29,7 @@ public class MisuseTests
     [Test]
     public void ANullEntryInATensorListIsNamedByItsPosition()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var x = Tensor.Ones(2);
         var e = Assert.Throws<ArgumentNullException>(() => Tensor.Stack([x, null!]));
         Assert.That(e!.ParamName, Is.EqualTo("tensors"));
@@ -42,7 +42,7 @@ public class MisuseTests
     [Test]
     public void MaskedFillNeedsABoolMask()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var x = Tensor.Zeros(3);
         var e = Assert.Throws<ArgumentException>(() => x.MaskedFill(Tensor.Ones(3), 5));
         Assert.That(e!.Message, Does.StartWith("masked_fill needs a bool mask, got f32[3]; compare to make one, e.g. `mask.Ne(0)`."));
@@ -54,7 +54,7 @@ public class MisuseTests
     [TestCase(1.5)]
     public void DropoutRejectsAProbabilityOutsideZeroToOne(double p)
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Functional.Dropout(Tensor.Ones(4), p, Key.Create(0)));
         Assert.That(e!.ParamName, Is.EqualTo("p"));
         Assert.That(e.Message, Does.StartWith($"Dropout's p is the probability of zeroing an element, so it must be in [0, 1]; got {p}."));
@@ -64,7 +64,7 @@ public class MisuseTests
     [Test]
     public void DropoutAtTheEndsOfTheRangeIsValid()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         Assert.That(Functional.Dropout(Tensor.Ones(4), 0, Key.Create(0)).ToArray<float>(), Is.EqualTo(new float[] { 1, 1, 1, 1 }));
         Assert.That(Functional.Dropout(Tensor.Ones(4), 1, Key.Create(0)).ToArray<float>(), Is.EqualTo(new float[] { 0, 0, 0, 0 }));
     }
@@ -81,7 +81,7 @@ public class MisuseTests
     [Test]
     public void ChunkAndSplitTakeCountsAndDimsBeyondInt()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var x = Tensor.Arange(6).Reshape(2, 3);
         var pieces = x.Chunk(1L << 40, dim: 1); // at most one piece per element along the dim
         Assert.That(pieces.Select(p => p.Shape[1]), Is.EqualTo(new long[] { 1, 1, 1 }));
@@ -95,7 +95,7 @@ public class MisuseTests
     [Test]
     public void AnUndefinedDTypeIsNamedInTheMessage()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var e = Assert.Throws<TorchException>(() => Tensor.Ones(2).To((DType)99));
         Assert.That(e!.Message, Does.StartWith("to_dtype(f32[2], dtype=(DType)99, which is not a DType: use a member such as DType.Float32) failed:"));
         e = Assert.Throws<TorchException>(() => Tensor.Zeros([2], (DType)99));
@@ -105,7 +105,7 @@ public class MisuseTests
     [Test]
     public void AnIndexOutOfRangeIsNamedWithTheDimensionsSize()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var e = Assert.Throws<TorchException>(() => Functional.Embedding(Tensor.Ones(4, 3), Tensor.FromArray(new long[] { 1, 7 })));
         Assert.That(e!.Message, Is.EqualTo(
             "embedding(f32[4,3], i64[2]) failed: index out of range in self. Index 7 is out of range for dimension 0 of f32[4,3], which has size 4."));

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -248,7 +248,7 @@ public sealed class PyTorchOracle : IDisposable
             case DType.Int32: return Array.ConvertAll(tensor.ToArray<int>(), v => (double)v);
             case DType.Bool: return Array.ConvertAll(tensor.ToArray<bool>(), v => v ? 1.0 : 0.0);
             default:
-                using (Torch.Torch.NoGrad())
+                using (Torch.NoGrad())
                 using (var wide = tensor.To(DType.Float64))
                     return wide.ToArray<double>();
         }

@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
 
-using Torch = Equinox.Torch.Torch;
 
 // The oracle itself: values travel exactly, errors come back as text, gradients follow the requires-grad flags.
 public class PyTorchOracleTests

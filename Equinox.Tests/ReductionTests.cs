@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
 
-using Torch = Equinox.Torch.Torch;
 
 // Reductions over everything, one dim, several dims, with and without keepdim, against PyTorch.
 public class ReductionTests

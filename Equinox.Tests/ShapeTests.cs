@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
 
-using Torch = Equinox.Torch.Torch;
 
 // Reshaping, joining, splitting and indexing against PyTorch: values, shapes, and the gradients that flow back.
 public class ShapeTests

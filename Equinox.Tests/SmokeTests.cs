@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -8,7 +8,7 @@ public class SmokeTests
     [Test]
     public void MatmulOfKnownMatricesGivesKnownProduct()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.FromArray(new float[] { 1, 2, 3, 4, 5, 6 }, 2, 3);
         var b = Tensor.FromArray(new float[] { 1, 0, 0, 1, 1, 1 }, 3, 2);
         var c = a.Matmul(b);

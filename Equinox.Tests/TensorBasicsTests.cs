@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -9,7 +9,7 @@ public class TensorBasicsTests
     private TensorScope scope = null!;
 
     [SetUp]
-    public void OpenScope() => scope = Torch.Torch.Scope();
+    public void OpenScope() => scope = Torch.Scope();
 
     [TearDown]
     public void CloseScope() => scope.Dispose();
@@ -280,9 +280,9 @@ public class TensorBasicsTests
         var t = Tensor.FromArray(new[] { 1, 2 });
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long live = Torch.Torch.LiveTensors;
+        long live = Torch.LiveTensors;
         _ = t.ToString();
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(live));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(live));
     }
 
     // ---- Item -------------------------------------------------------------------------------------------------
@@ -352,7 +352,7 @@ public class TensorBasicsTests
     [Test]
     public void AddInPlaceOverSeveralTensorsAddsEachScaledPairOutsideAutograd()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         var a = Tensor.FromArray(new float[] { 1, 2 });
         var b = Tensor.FromArray(new double[] { 10, 20, 30 });
         var w = Tensor.FromArray(new float[] { 1, 1 }).WithRequiresGrad(); // a leaf: in place only outside autograd
@@ -505,9 +505,9 @@ public class TensorBasicsTests
     [Test]
     public void TorchReportsItsVersionAndThreads()
     {
-        Assert.That(Torch.Torch.Version, Does.Match(@"^\d+\.\d+"));
-        Assert.That(Torch.Torch.NumThreads, Is.GreaterThan(0));
-        Assert.That(Torch.Torch.CudaDeviceCount, Is.GreaterThanOrEqualTo(0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Torch.Torch.NumThreads = 0);
+        Assert.That(Torch.Version, Does.Match(@"^\d+\.\d+"));
+        Assert.That(Torch.NumThreads, Is.GreaterThan(0));
+        Assert.That(Torch.CudaDeviceCount, Is.GreaterThanOrEqualTo(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Torch.NumThreads = 0);
     }
 }

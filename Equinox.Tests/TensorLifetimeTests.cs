@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -14,7 +14,7 @@ public class TensorLifetimeTests
     private static long SettledLiveTensors()
     {
         Finalizers.RunPending();
-        return Torch.Torch.LiveTensors;
+        return Torch.LiveTensors;
     }
 
     [Test]
@@ -22,18 +22,18 @@ public class TensorLifetimeTests
     {
         long before = SettledLiveTensors();
         Tensor inner, kept;
-        using (var scope = Torch.Torch.Scope())
+        using (var scope = Torch.Scope())
         {
             inner = Tensor.Zeros(2);
             kept = scope.MoveOut(Tensor.Zeros(3));
             Assert.That(scope.Count, Is.EqualTo(1));
-            Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before + 2));
+            Assert.That(Torch.LiveTensors, Is.EqualTo(before + 2));
         }
         Assert.That(inner.IsDisposed, Is.True);
         Assert.That(kept.IsDisposed, Is.False);
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before + 1));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before + 1));
         kept.Dispose();
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
     }
 
     [Test]
@@ -41,13 +41,13 @@ public class TensorLifetimeTests
     {
         long before = SettledLiveTensors();
         Tensor moved;
-        using (Torch.Torch.Scope())
+        using (Torch.Scope())
         {
-            using (var inner = Torch.Torch.Scope()) moved = inner.MoveOut(Tensor.Zeros(2));
+            using (var inner = Torch.Scope()) moved = inner.MoveOut(Tensor.Zeros(2));
             Assert.That(moved.IsDisposed, Is.False);
         }
         Assert.That(moved.IsDisposed, Is.True);
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
     }
 
     [Test]
@@ -57,7 +57,7 @@ public class TensorLifetimeTests
         var t = Tensor.Zeros(2);
         t.Dispose();
         t.Dispose();
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
         var error = Assert.Throws<ObjectDisposedException>(() => _ = t.Sum());
         Assert.That(error!.Message, Does.Contain("MoveOut"));
         Assert.That(t.ToString(), Is.EqualTo("<disposed tensor>"));
@@ -85,7 +85,7 @@ public class TensorLifetimeTests
         long before = SettledLiveTensors();
         var thread = new Thread(() =>
         {
-            var forgotten = Torch.Torch.Scope(); // never disposed: the mistake this backstop covers
+            var forgotten = Torch.Scope(); // never disposed: the mistake this backstop covers
             _ = Tensor.Zeros(4) + Tensor.Zeros(4);
         });
         thread.Start();
@@ -101,7 +101,7 @@ public class TensorLifetimeTests
         var thread = new Thread(() => made = Tensor.Zeros(2));
         thread.Start();
         thread.Join();
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before + 1));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before + 1));
         made!.Dispose(); // freed on this thread: the count still comes back
         Assert.That(SettledLiveTensors(), Is.EqualTo(before));
     }
@@ -112,7 +112,7 @@ public class TensorLifetimeTests
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void MoveOutAndDrop()
     {
-        using var scope = Torch.Torch.Scope();
+        using var scope = Torch.Scope();
         _ = scope.MoveOut(Tensor.Zeros(3) * 2);
     }
 }

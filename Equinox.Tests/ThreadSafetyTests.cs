@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests;
@@ -33,7 +33,7 @@ public class ThreadSafetyTests
             if (error is null)
             {
                 completed++;
-                using (Torch.Torch.Scope())
+                using (Torch.Scope())
                     Assert.That((result! - expected).Abs().Sum().Item<float>(), Is.Zero, "an op that completed must have read live memory");
                 result!.Dispose();
             }
@@ -50,29 +50,29 @@ public class ThreadSafetyTests
     public void ADisposeDuringANativeCallFreesTheTensorWhenTheCallReturns()
     {
         Finalizers.RunPending();
-        long before = Torch.Torch.LiveTensors;
+        long before = Torch.LiveTensors;
         var t = Tensor.Zeros(3);
         t.AcquireUse(); // what the marshaller does for the length of a call
         t.Dispose();
         Assert.That(t.IsDisposed, Is.True);
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before + 1), "freed while a call still reads it");
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before + 1), "freed while a call still reads it");
         Assert.Throws<ObjectDisposedException>(() => t.Exp());
         t.ReleaseUse();
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
         t.Dispose();
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
     }
 
     [Test]
     public void ADisposedSecondArgumentGivesBackTheUseOfTheFirst()
     {
         Finalizers.RunPending();
-        long before = Torch.Torch.LiveTensors;
+        long before = Torch.LiveTensors;
         var a = Tensor.Ones(2);
         var b = Tensor.Ones(2);
         b.Dispose();
         Assert.Throws<ObjectDisposedException>(() => a.Add(b));
         a.Dispose(); // frees at once: the failed call holds no use of a
-        Assert.That(Torch.Torch.LiveTensors, Is.EqualTo(before));
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before));
     }
 }

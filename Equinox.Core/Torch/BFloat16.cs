@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// A bfloat16 number: the top 16 bits of an IEEE single. The managed element type of <see cref="DType.BFloat16"/>

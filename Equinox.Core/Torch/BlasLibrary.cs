@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>Which implementation of the BLAS interface LibTorch's matrix multiplications run on.</summary>
 public enum BlasKind

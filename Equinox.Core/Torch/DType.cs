@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>Element type of a tensor. The values are LibTorch's <c>c10::ScalarType</c> codes.</summary>
 public enum DType
@@ -25,7 +25,7 @@ public enum DType
     Complex128 = 10,
     /// <summary>Boolean (<c>bool</c>, <see cref="bool"/>).</summary>
     Bool = 11,
-    /// <summary>Brain floating point (<c>bf16</c>, <see cref="Equinox.Torch.BFloat16"/>).</summary>
+    /// <summary>Brain floating point (<c>bf16</c>, <see cref="Equinox.Tensors.BFloat16"/>).</summary>
     BFloat16 = 15,
 }
 

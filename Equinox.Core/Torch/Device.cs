@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>Kinds of device. The values are LibTorch's <c>c10::DeviceType</c> codes.</summary>
 public enum DeviceType

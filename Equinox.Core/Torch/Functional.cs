@@ -1,6 +1,6 @@
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>How a loss reduces over the batch (LibTorch's <c>at::Reduction</c> codes).</summary>
 public enum Reduction

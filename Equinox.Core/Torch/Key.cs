@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// A counter-based PRNG key, as in <c>jax.random</c>: an immutable pair of 32-bit words. Derive new keys with

@@ -1,6 +1,6 @@
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 public sealed partial class Tensor
 {

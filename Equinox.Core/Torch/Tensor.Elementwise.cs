@@ -1,7 +1,7 @@
 // The ops that map one-to-one onto a shim export of the same name: one line each.
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 public sealed partial class Tensor
 {

@@ -1,6 +1,6 @@
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 // Operators, and the ops whose signatures do not fit the one-line pattern of Tensor.Elementwise.cs.
 public sealed partial class Tensor

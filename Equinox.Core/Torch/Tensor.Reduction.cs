@@ -1,6 +1,6 @@
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 // Reductions. Without dims they reduce over everything to a 0-dimensional tensor.
 public sealed partial class Tensor

@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices.Marshalling;
 using System.Text;
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// An n-dimensional array on the CPU or a CUDA device, backed by a LibTorch tensor. Operations return new tensors;

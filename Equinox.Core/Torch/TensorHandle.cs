@@ -1,7 +1,7 @@
 using System.Runtime.ConstrainedExecution;
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// The finalizer backstop for a native <c>at::Tensor*</c> that no <see cref="TensorScope"/> owns: it frees the tensor

@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>One entry of a NumPy-style index: an integer, a slice, a tensor, <see cref="Ellipsis"/> or <see cref="NewAxis"/>.</summary>
 public readonly struct TensorIndex

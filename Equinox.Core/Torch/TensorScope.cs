@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// Deterministic release of tensors: every tensor created on this thread while the scope is the innermost one is

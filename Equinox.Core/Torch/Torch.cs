@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Equinox.Torch.Interop;
+using Equinox.Tensors.Interop;
 
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>Process- and thread-wide switches of the tensor engine: scopes, grad mode, threads, devices.</summary>
 public static class Torch

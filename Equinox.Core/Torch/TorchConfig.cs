@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// How the tensor engine of this process is set up, as <see cref="Torch.Config"/> reads it. Its

@@ -1,4 +1,4 @@
-namespace Equinox.Torch;
+namespace Equinox.Tensors;
 
 /// <summary>
 /// A LibTorch operation failed. Carries the operation, a description of its inputs (<c>f32[2,3]</c>, ...) and

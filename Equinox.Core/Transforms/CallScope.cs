@@ -1,5 +1,4 @@
-using Equinox.Torch;
-using TorchApi = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 
@@ -28,7 +27,7 @@ internal readonly struct CallScope : IDisposable
     internal static CallScope Open()
     {
         var outer = TensorScope.Current;
-        return new CallScope(outer, TorchApi.Scope());
+        return new CallScope(outer, Torch.Scope());
     }
 
     /// <summary>

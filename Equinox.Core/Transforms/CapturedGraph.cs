@@ -1,6 +1,5 @@
-using Equinox.Torch;
-using Equinox.Torch.Interop;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
+using Equinox.Tensors.Interop;
 
 namespace Equinox.Transforms;
 
@@ -138,7 +137,7 @@ internal sealed class CapturedGraph : IDisposable
         var captured = new CapturedGraph(handle, inputs);
         try
         {
-            using (TorchSwitches.NoGrad())
+            using (Torch.NoGrad())
             {
                 for (int i = 0; i < inputs.Length; i++)
                 {
@@ -199,7 +198,7 @@ internal sealed class CapturedGraph : IDisposable
     // Copies the call's tensors into the static inputs, replays, raises any recorded ErrorIf, returns the outputs.
     private TResult Replay<TResult>(JitKeyBuilder key)
     {
-        using (TorchSwitches.NoGrad())
+        using (Torch.NoGrad())
         {
             for (int i = 0; i < inputs.Length; i++)
             {

@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using Equinox.Torch;
-using Equinox.Torch.Interop;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
+using Equinox.Tensors.Interop;
 
 namespace Equinox.Transforms;
 
@@ -115,7 +114,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
 
         var reason = failure is not null ? $"its body could not be captured on its own: {failure}"
             : checks.Count > 0 ? "its body calls ErrorIf, and a check inside the replayed body graph would only report on the last step"
-            : TorchSwitches.IsGradEnabled && (AnyRequiresGrad(capture.CarryOut!) || AnyRequiresGrad(capture.Outputs!))
+            : Torch.IsGradEnabled && (AnyRequiresGrad(capture.CarryOut!) || AnyRequiresGrad(capture.Outputs!))
                 ? "gradients must flow through it (its body's outputs require grad, e.g. through parameters it closes over), " +
                   "and autograd cannot see through a replayed body graph"
                 : null;
@@ -130,13 +129,13 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         var carryOut = capture.CarryOut!;
         var outputs = capture.Outputs!;
         var stacked = new Tensor?[outputs.Length];
-        using (TorchSwitches.NoGrad())
+        using (Torch.NoGrad())
         {
             for (int j = 0; j < outputs.Length; j++)
                 if (outputs[j] is { } y) stacked[j] = Tensor.Empty([program.Length, .. y.Shape], y.DType, y.Device);
             for (long t = 0; t < program.Length; t++)
             {
-                using var step = TorchSwitches.Scope();
+                using var step = Torch.Scope();
                 if (capture.XBuffer is { } x) x.CopyInPlace(program.Xs!.Select(0, t));
                 body!.Launch();
                 // Outputs before the carry: an output may be a carry buffer itself, which must still hold step t's carry.
@@ -159,7 +158,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
     {
         if (Functorch.Depth > 0)
             return "it runs inside FilterVmap, whose batched tensors cannot be captured apart from the enclosing graph";
-        if (TorchSwitches.IsGradEnabled && (AnyRequiresGrad(program.InitCarry) || program.Xs is { RequiresGrad: true }))
+        if (Torch.IsGradEnabled && (AnyRequiresGrad(program.InitCarry) || program.Xs is { RequiresGrad: true }))
             return "gradients must flow through it (its carry or xs requires grad), and autograd cannot see through a replayed body graph";
         return null;
     }
@@ -204,7 +203,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         internal BodyCapture(ScanProgram program)
         {
             Program = program;
-            using (TorchSwitches.NoGrad())
+            using (Torch.NoGrad())
             {
                 CarryBuffers = Array.ConvertAll(program.InitCarry, leaf => leaf?.Detach().Clone());
                 XBuffer = program.Xs?.Select(0, 0).Clone();
@@ -228,7 +227,7 @@ internal sealed class CudaScanLowering(Func<Action, IScanBodyGraph> newBodyGraph
         internal void ReplayEagerly()
         {
             using var scope = CallScope.Open();
-            using var noGrad = TorchSwitches.NoGrad();
+            using var noGrad = Torch.NoGrad();
             var (next, output) = Program.Step(CarryBuffers, XBuffer);
             Refresh(CarryOut!, next);
             Refresh(Outputs!, output);

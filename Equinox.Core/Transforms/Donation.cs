@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
-using Equinox.Torch;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Transforms;
 

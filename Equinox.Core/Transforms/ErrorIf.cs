@@ -1,6 +1,5 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using Equinox.Transforms;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox;
 
@@ -41,11 +40,11 @@ public static partial class Eqx
         ArgumentNullException.ThrowIfNull(message);
         if (ErrorChecks.Recording is { } checks)
         {
-            using (TorchSwitches.NoGrad()) checks.Add(new ErrorCheck(pred.Any().To(DType.Int64), [message]));
+            using (Torch.NoGrad()) checks.Add(new ErrorCheck(pred.Any().To(DType.Int64), [message]));
             return x;
         }
         bool failed;
-        using (TorchSwitches.NoGrad())
+        using (Torch.NoGrad())
         using (var any = pred.Any())
             failed = any.Item<bool>();
         if (failed) throw new EquinoxRuntimeException(message);
@@ -66,7 +65,7 @@ public static partial class Eqx
         if (ErrorChecks.Recording is { } checks)
         {
             // Code 0 is "no error"; otherwise index + 1.
-            using (TorchSwitches.NoGrad())
+            using (Torch.NoGrad())
             {
                 var code = Tensor.Where(pred.Any(), index.To(DType.Int64).Reshape() + 1L, index.To(DType.Int64).Reshape().ZerosLike());
                 checks.Add(new ErrorCheck(code, messages));
@@ -75,7 +74,7 @@ public static partial class Eqx
         }
         bool failed;
         long chosen;
-        using (TorchSwitches.NoGrad())
+        using (Torch.NoGrad())
         using (var any = pred.Any())
         {
             failed = any.Item<bool>();

@@ -1,5 +1,4 @@
-using Equinox.Torch;
-using TorchApi = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 
@@ -100,7 +99,7 @@ internal static class GradTransform
             if (slot is not null && slot.DType.IsInexact() && slot.RequiresGrad) createGraph = true;
 
         using var scope = CallScope.Open();
-        using var gradMode = TorchApi.EnableGrad();
+        using var gradMode = Torch.EnableGrad();
 
         // Each inexact slot gets an alias that autograd tracks, so gradients come out per slot even when the same
         // tensor sits in two slots or is also captured by f. A tensor that already requires grad gets a view rather

@@ -11,7 +11,7 @@ public static partial class Eqx
     /// <remarks>
     /// On a CUDA device the function is captured as one CUDA graph (forward, backward and update together) and replayed
     /// on later calls; its outputs are then the graph's static buffers, overwritten by the next call. On the CPU it runs
-    /// eagerly under the same cache, inside a <see cref="Torch.TensorScope"/>: every tensor it creates is disposed
+    /// eagerly under the same cache, inside a <see cref="Tensors.TensorScope"/>: every tensor it creates is disposed
     /// except those reachable from the result. <c>EQUINOX_LOG_COMPILES=1</c> prints every compile to standard error.
     /// </remarks>
     /// <param name="function">The step to compile. It returns tensors, [Module] trees, tuples, collections and

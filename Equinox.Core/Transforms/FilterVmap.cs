@@ -1,5 +1,5 @@
 using System.Text;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

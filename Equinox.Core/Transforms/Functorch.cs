@@ -1,5 +1,5 @@
-using Equinox.Torch;
-using Equinox.Torch.Interop;
+using Equinox.Tensors;
+using Equinox.Tensors.Interop;
 
 namespace Equinox;
 
@@ -70,7 +70,7 @@ internal static class Functorch
 
         internal GradLayer()
         {
-            previousGradMode = Torch.Torch.IsGradEnabled;
+            previousGradMode = Torch.IsGradEnabled;
             Level = NativeMethods.eqx_grad_layer_enter();
             if (Level < 0) throw Tensor.Failure("grad_layer", []);
         }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Equinox.Torch;
-using Equinox.Torch.Interop;
+using Equinox.Tensors;
+using Equinox.Tensors.Interop;
 
 namespace Equinox.Transforms;
 

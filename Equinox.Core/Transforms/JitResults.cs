@@ -1,6 +1,6 @@
 using System.Collections;
 using System.Runtime.CompilerServices;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

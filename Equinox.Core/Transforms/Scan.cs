@@ -1,7 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
-using Equinox.Torch;
+using Equinox.Tensors;
 using Equinox.Transforms;
-using TorchApi = Equinox.Torch.Torch;
 
 namespace Equinox;
 
@@ -149,7 +148,7 @@ internal static class ScanTransform
         var initLeaves = FlattenCarry(init);
         if (Lowering is { } lowering && TryLowered(lowering, f, init, initLeaves, xs, length) is { } lowered) return lowered;
 
-        using var loop = TorchApi.Scope();
+        using var loop = Torch.Scope();
         var carry = init;
         var outputs = new List<Tensor?[]>();
         var outputTensors = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);

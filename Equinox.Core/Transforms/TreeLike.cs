@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

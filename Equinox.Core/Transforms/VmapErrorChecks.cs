@@ -1,7 +1,6 @@
 using System.Text;
-using Equinox.Torch;
+using Equinox.Tensors;
 using Equinox.Transforms;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox;
 
@@ -36,7 +35,7 @@ internal static class VmapErrorChecks
         }
         if (ErrorChecks.Recording is { } capture)
         {
-            using (TorchSwitches.NoGrad())
+            using (Torch.NoGrad())
                 foreach (var check in checks) capture.Add(check with { Code = check.Code.Max() });
             return;
         }

@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 
@@ -39,7 +39,7 @@ public static partial class Eqx
         // donation installs), all of them in one multi-tensor op; the others are added out of place.
         var donation = InPlaceUpdates.Current;
         if (donation is not null && !InPlaceUpdates.AllDistinct(leaves)) donation = null;
-        bool gradEnabled = donation is not null && Torch.Torch.IsGradEnabled;
+        bool gradEnabled = donation is not null && Torch.IsGradEnabled;
         List<int>? inPlace = null;
         for (int i = 0; i < leaves.Length; i++)
         {

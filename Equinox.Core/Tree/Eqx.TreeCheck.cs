@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 
@@ -104,8 +104,8 @@ public static partial class Eqx
             }
             if (ReferenceEquals(x, y)) continue;
             if (x.DType != y.DType || !x.Shape.AsSpan().SequenceEqual(y.Shape)) return false;
-            using var scope = Torch.Torch.Scope();
-            using var _ = Torch.Torch.NoGrad();
+            using var scope = Torch.Scope();
+            using var _ = Torch.NoGrad();
             if (!x.Eq(y).All().Item<bool>()) return false;
         }
         return true;

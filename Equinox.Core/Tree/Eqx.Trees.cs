@@ -1,4 +1,4 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

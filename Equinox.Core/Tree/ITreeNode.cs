@@ -1,5 +1,5 @@
 using System.ComponentModel;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

@@ -54,7 +54,7 @@ public sealed partial class Shared<T> where T : class, ITreeNode
         {
             (null, _) => "it is null, so there is nothing to tie",
             (_, null) => null, // an empty slot has no shape to match; the type is checked when Value is built
-            (Torch.Tensor n, Torch.Tensor s) => n.DType == s.DType && n.Shape.AsSpan().SequenceEqual(s.Shape)
+            (Tensors.Tensor n, Tensors.Tensor s) => n.DType == s.DType && n.Shape.AsSpan().SequenceEqual(s.Shape)
                 ? null
                 : $"it is {n.Describe()} but the slot holds {s.Describe()}; a tied tensor needs the slot's shape and dtype " +
                   "(to tie a transposed weight, store one and transpose it where it is used)",

@@ -1,6 +1,6 @@
 using System.Collections;
 using System.Globalization;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

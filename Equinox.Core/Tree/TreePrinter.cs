@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox;
 

@@ -1,10 +1,9 @@
 using Equinox.Nn;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Nn;
 
-using Torch = Equinox.Torch.Torch;
 
 // Layers against PyTorch on identical weights: outputs and gradients.
 public class LayerTests

@@ -1,6 +1,5 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox.Tests.Transforms;
 
@@ -61,10 +60,10 @@ public class DonationTests
             var step = Eqx.FilterJit<JitMlp, Tensor, Tensor, JitMlp>(SgdStep, donate: donate);
             model = step.Invoke(model, x, y); // the first call compiles; measure a cached one
             Finalizers.RunPending();
-            long before = TorchSwitches.MemoryAllocated(Device.Cpu);
-            TorchSwitches.ResetPeakMemoryStats(Device.Cpu);
+            long before = Torch.MemoryAllocated(Device.Cpu);
+            Torch.ResetPeakMemoryStats(Device.Cpu);
             var next = step.Invoke(model, x, y);
-            long peak = TorchSwitches.MaxMemoryAllocated(Device.Cpu) - before;
+            long peak = Torch.MaxMemoryAllocated(Device.Cpu) - before;
             foreach (var t in Eqx.Leaves(next).Concat(Eqx.Leaves(model))) t.Dispose();
             return peak;
         }
@@ -85,13 +84,13 @@ public class DonationTests
         var step = Eqx.FilterJit<JitMlp, Tensor, Tensor, JitMlp>(SgdStep, donate: Donate.Arg1);
         var model = step.Invoke(Model(width: 64, depth: 3), x, y); // the first call compiles
         Finalizers.RunPending();
-        long live = TorchSwitches.LiveTensors, bytes = TorchSwitches.MemoryAllocated(Device.Cpu);
+        long live = Torch.LiveTensors, bytes = Torch.MemoryAllocated(Device.Cpu);
         var first = Eqx.Leaves(model)[0];
         for (int i = 0; i < 5; i++)
         {
             model = step.Invoke(model, x, y);
-            Assert.That(TorchSwitches.LiveTensors, Is.EqualTo(live), $"live tensors after step {i + 1}");
-            Assert.That(TorchSwitches.MemoryAllocated(Device.Cpu), Is.EqualTo(bytes), $"allocated bytes after step {i + 1}");
+            Assert.That(Torch.LiveTensors, Is.EqualTo(live), $"live tensors after step {i + 1}");
+            Assert.That(Torch.MemoryAllocated(Device.Cpu), Is.EqualTo(bytes), $"allocated bytes after step {i + 1}");
         }
         Assert.That(first.IsDisposed, Is.True, "the donated handle is given up");
         foreach (var t in Eqx.Leaves(model)) t.Dispose();

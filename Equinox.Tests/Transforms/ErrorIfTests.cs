@@ -1,6 +1,5 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox.Tests.Transforms;
 
@@ -57,7 +56,7 @@ public class ErrorIfTests
     [Test]
     public void ACheckInsideACapturedGraphIsRaisedAtTheCallSite()
     {
-        if (!TorchSwitches.IsCudaAvailable)
+        if (!Torch.IsCudaAvailable)
             Assert.Ignore("needs a CUDA device: checks are recorded into a device flag only inside a captured CUDA graph");
         var cuda = Device.Cuda();
         var f = Eqx.FilterJit((Tensor x) => Eqx.ErrorIf(x, x.IsNan(), "NaN in x") * 2.0);

@@ -1,7 +1,6 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using Equinox.Transforms;
 using NUnit.Framework;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox.Tests.Transforms;
 
@@ -136,9 +135,9 @@ public class FilterJitTests
         var x = Input(6, 2);
         var f = Eqx.FilterJit((JitMlp m, Tensor input) => m.Forward(input).Sum());
         f.Invoke(model, x).Dispose();
-        long before = TorchSwitches.LiveTensors;
+        long before = Torch.LiveTensors;
         var result = f.Invoke(model, x);
-        Assert.That(TorchSwitches.LiveTensors, Is.EqualTo(before + 1), "only the result survives the call");
+        Assert.That(Torch.LiveTensors, Is.EqualTo(before + 1), "only the result survives the call");
         Assert.That(result.IsDisposed, Is.False);
         result.Dispose();
     }
@@ -232,7 +231,7 @@ public class FilterJitTests
         var live = Eqx.Unflatten(model, tracked);
         var loss = (live.Forward(x) - y).Square().Mean();
         var grads = Autograd.Grad(loss, Eqx.Leaves(live));
-        using var _ = TorchSwitches.NoGrad();
+        using var _ = Torch.NoGrad();
         var updated = new Tensor?[leaves.Length];
         for (int i = 0; i < leaves.Length; i++) updated[i] = leaves[i]! - grads[i]! * 0.05;
         return (Eqx.Unflatten(model, updated), loss.Detach());
@@ -271,9 +270,9 @@ public class FilterJitTests
             (model, var loss) = step.Invoke(model, x, y);
             loss.Dispose();
             if (i == 0) Assert.That(Eqx.Leaves(old).All(t => t.IsDisposed), "the donated model's tensors are released by the call");
-            if (i == 4) after5 = TorchSwitches.LiveTensors;
+            if (i == 4) after5 = Torch.LiveTensors;
         }
-        Assert.That(TorchSwitches.LiveTensors, Is.EqualTo(after5), "one model alive at a time, with no GC needed");
+        Assert.That(Torch.LiveTensors, Is.EqualTo(after5), "one model alive at a time, with no GC needed");
         Assert.That(Eqx.Leaves(model).Any(t => t.IsDisposed), Is.False);
         Assert.That(x.IsDisposed || y.IsDisposed, Is.False, "undonated arguments are left alone");
     }
@@ -324,7 +323,7 @@ public class FilterJitTests
     [Test]
     public void CudaGraphCaptureIsReportedUnavailableOnACpuBuild()
     {
-        if (TorchSwitches.IsCudaAvailable) Assert.Ignore("this LibTorch build has CUDA; the CUDA test covers capture");
+        if (Torch.IsCudaAvailable) Assert.Ignore("this LibTorch build has CUDA; the CUDA test covers capture");
         Assert.That(CapturedGraph.Available, Is.False);
         Assert.That(CapturedGraph.NotAvailable, Is.EqualTo("CUDA graph capture is not available in this LibTorch build"));
     }
@@ -332,7 +331,7 @@ public class FilterJitTests
     [Test]
     public void CudaStepIsCapturedAndReplayed()
     {
-        if (!TorchSwitches.IsCudaAvailable)
+        if (!Torch.IsCudaAvailable)
             Assert.Ignore("needs a CUDA device: this LibTorch build or machine has none, so the captured path (CUDA graph " +
                           "warm-up, capture and replay) cannot run here");
         var cuda = Device.Cuda();

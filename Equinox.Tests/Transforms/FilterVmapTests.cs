@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Transforms;
 
-using Torch = Equinox.Torch.Torch;
 
 // A layer written for one example: x is [In], the result [Out].
 [Module]

@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Transforms;
 
-using Torch = Equinox.Torch.Torch;
 
 // FilterGrad / FilterValueAndGrad and StopGradient: against central finite differences in float64 and against PyTorch.
 public class GradTests

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Tests.Transforms;
 

@@ -1,7 +1,6 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using Equinox.Transforms;
 using NUnit.Framework;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox.Tests.Transforms;
 
@@ -75,7 +74,7 @@ public class ScanLoweringTests
     [Test]
     public void WithNoLoweringInstalledTheBodyRunsOncePerStep()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         Assert.That(ScanTransform.Lowering, Is.Null, "only a capturing FilterJit installs one");
         int calls = 0;
         Recurrence(new RnnCell(2, 3, Key.Create(1)), Tensor.Zeros([3], DType.Float64), Normal(2, 7, 2), () => calls++);
@@ -85,7 +84,7 @@ public class ScanLoweringTests
     [Test]
     public void TheBodyIsCapturedOnceThenEachStepOnlyLaunchesIt()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var cell = new RnnCell(2, 3, Key.Create(3));
         var xs = Normal(4, 6, 2);
         var h0 = Normal(5, 3);
@@ -111,7 +110,7 @@ public class ScanLoweringTests
     [Test]
     public void SwappedCarriesAndOutputsThatAreCarryBuffersSurviveTheCopies()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         using var harness = new Harness();
         // The next carry's first leaf is the second carry buffer: copied in place, it would be overwritten first.
         var (swapped, seen) = Eqx.Scan(((Tensor A, Tensor B) c) => ((c.B, c.A), c.A * 10 + c.B),
@@ -130,7 +129,7 @@ public class ScanLoweringTests
     [Test]
     public void ACarryOrXsThatRequiresGradIsUnrolledWithoutCapturingTheBody()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var cell = new RnnCell(2, 3, Key.Create(6));
         var xs = Normal(7, 5, 2);
         var h0 = Normal(8, 3).WithRequiresGrad();
@@ -145,7 +144,7 @@ public class ScanLoweringTests
         Assert.That(result.Outputs.RequiresGrad, Is.True, "the unrolled loop stays differentiable");
         Assert.That(result.Outputs.ToArray<double>(), Is.EqualTo(expected.Outputs.ToArray<double>()).Within(1e-14));
 
-        using (TorchSwitches.NoGrad())
+        using (Torch.NoGrad())
         {
             Recurrence(cell, h0, xs, () => { });
             Assert.That(harness.Lowering.Lowered, Is.EqualTo(1), "without grad mode nothing needs the tape");
@@ -155,7 +154,7 @@ public class ScanLoweringTests
     [Test]
     public void ABodyWhoseOutputsRequireGradIsCapturedThenUnrolled()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var cell = new RnnCell(2, 3, Key.Create(9));
         var trained = new RnnCell(2, 3, Key.Create(9));
         trained = Eqx.TreeMap(trained, t => t.WithRequiresGrad());
@@ -179,7 +178,7 @@ public class ScanLoweringTests
     [Test]
     public void ABodyThatCallsErrorIfIsUnrolledSoEveryStepIsChecked()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var xs = Tensor.FromArray(new double[] { 1, 2, -3, 4 }).Reshape(4, 1);
         (Tensor, Tensor) Body(Tensor c, Tensor x) => (c + Eqx.ErrorIf(x, x.Lt(-10.0), "too negative"), c);
         using var harness = new Harness();
@@ -196,7 +195,7 @@ public class ScanLoweringTests
     [Test]
     public void ABodyThatCannotBeCapturedIsUnrolledAfterItsCaptureEnds()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var xs = Normal(12, 3, 2);
         var init = Tensor.Zeros([2], DType.Float64);
         using (var harness = new Harness(failEnd: "operation not permitted when stream is capturing"))
@@ -224,8 +223,8 @@ public class ScanLoweringTests
     [Test]
     public void WithoutACudaShimTheRealBodyGraphDeclines()
     {
-        if (TorchSwitches.IsCudaAvailable) Assert.Ignore("this LibTorch build has CUDA; the CUDA tests below cover the body graph");
-        using var scope = TorchSwitches.Scope();
+        if (Torch.IsCudaAvailable) Assert.Ignore("this LibTorch build has CUDA; the CUDA tests below cover the body graph");
+        using var scope = Torch.Scope();
         var kept = new List<IDisposable>();
         var lowering = new CudaScanLowering(_ => new CudaBodyGraph(0), kept);
         ScanTransform.Lowering = lowering;
@@ -245,7 +244,7 @@ public class ScanLoweringTests
     [Test]
     public void AScanInsideFilterVmapIsUnrolled()
     {
-        using var scope = TorchSwitches.Scope();
+        using var scope = Torch.Scope();
         var batch = Normal(13, 4, 2);
         using var harness = new Harness();
         var sums = Eqx.FilterVmap((Tensor x) => Eqx.Scan((Tensor c) => (c + x, c), x.ZerosLike(), 3).Carry)(batch);
@@ -262,7 +261,7 @@ public class ScanLoweringTests
     [Test]
     public void OnCudaFilterJitCapturesTheScanBodyOnceAndReplaysIt()
     {
-        if (!TorchSwitches.IsCudaAvailable) Assert.Ignore(NoCuda);
+        if (!Torch.IsCudaAvailable) Assert.Ignore(NoCuda);
         const int length = 64;
         var cuda = Device.Cuda();
         var w = (Tensor.Normal(Key.Create(20), [16, 16]) * 0.25).To(cuda);
@@ -277,7 +276,7 @@ public class ScanLoweringTests
         FilterJitCompiledEventArgs? compiled = null;
         f.Compiled += (_, e) => compiled = e;
         var h0 = Tensor.Zeros([16]).To(cuda);
-        using var noGrad = TorchSwitches.NoGrad();
+        using var noGrad = Torch.NoGrad();
         foreach (var seed in new[] { 21, 22 })
         {
             var xs = Tensor.Normal(Key.Create(seed), [length, 16]).To(cuda);
@@ -303,7 +302,7 @@ public class ScanLoweringTests
     [Test]
     public void OnCudaAScanThatGradientsFlowThroughIsUnrolledIntoTheGraph()
     {
-        if (!TorchSwitches.IsCudaAvailable) Assert.Ignore(NoCuda);
+        if (!Torch.IsCudaAvailable) Assert.Ignore(NoCuda);
         const int length = 16;
         var cuda = Device.Cuda();
         var cell = Eqx.TreeMap(new RnnCell(3, 5, Key.Create(23)), t => t.To(cuda));

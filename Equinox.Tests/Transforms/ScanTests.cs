@@ -1,10 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Transforms;
 
-using Torch = Equinox.Torch.Torch;
 
 // Eqx.Scan: lax.scan's carry and stacked outputs, gradients through the loop, and its errors.
 public class ScanTests

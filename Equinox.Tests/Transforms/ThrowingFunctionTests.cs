@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Transforms;
 
-using Torch = Equinox.Torch.Torch;
 
 // A user function that throws, or leaves a scope of its own open, inside each transformation: the caller gets the
 // function's own exception, the scopes and functorch layers the transformation opened are closed, and the next call

@@ -1,9 +1,8 @@
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Transforms;
 
-using Torch = Equinox.Torch.Torch;
 
 // Transformations called inside a FilterVmap's function: FilterGrad gives per-example gradients, and ErrorIf checks
 // every example, raising when the FilterVmap ends with the index of the first one that failed.

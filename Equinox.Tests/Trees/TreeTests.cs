@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Equinox.Torch;
+using Equinox.Tensors;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Trees;
@@ -9,7 +9,7 @@ public class TreeTests
     private TensorScope scope = null!;
 
     [SetUp]
-    public void OpenScope() => scope = Torch.Torch.Scope();
+    public void OpenScope() => scope = Torch.Scope();
 
     [TearDown]
     public void CloseScope() => scope.Dispose();

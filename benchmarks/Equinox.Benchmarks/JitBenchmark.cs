@@ -1,8 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Globalization;
-using Equinox.Torch;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -21,11 +20,11 @@ public static class JitBenchmark
             if (args[i] == "--rounds" && i + 1 < args.Length) rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
             if (args[i] == "--calls" && i + 1 < args.Length) calls = int.Parse(args[++i], CultureInfo.InvariantCulture);
         }
-        TorchSwitches.NumThreads = 1;
+        Torch.NumThreads = 1;
         var model = new JitBenchMlp(layers: 128, width: 4, Key.Create(0));
         var x = Tensor.Normal(Key.Create(1), [2, 4]);
         Console.WriteLine($"jit: FilterJit cached call vs direct call, {Eqx.LeafCount(model)}-leaf MLP, median of {rounds} rounds x {calls} calls " +
-                          $"({Environment.ProcessorCount} cores, .NET {Environment.Version}, LibTorch {TorchSwitches.Version})");
+                          $"({Environment.ProcessorCount} cores, .NET {Environment.Version}, LibTorch {Torch.Version})");
         Console.WriteLine("(median over rounds; the best round in brackets, as a shared machine's load only adds time)");
         Console.WriteLine($"{"body",-14} | {"direct us/call",18} | {"FilterJit us/call",18} | {"added us/call",16} | {"FilterJit B/call",16}");
         Console.WriteLine(new string('-', 100));
@@ -39,7 +38,7 @@ public static class JitBenchmark
         var jitted = Eqx.FilterJit(f);
         void Direct()
         {
-            using var scope = TorchSwitches.Scope();
+            using var scope = Torch.Scope();
             scope.MoveOut(f(model, x)).Dispose();
         }
         void Jit() => jitted.Invoke(model, x).Dispose();

@@ -1,6 +1,5 @@
 using System.Globalization;
-using Equinox.Torch;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -52,10 +51,10 @@ public static class MemoryBenchmark
         model = next;
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long before = TorchSwitches.MemoryAllocated(Device.Cpu);
-        TorchSwitches.ResetPeakMemoryStats(Device.Cpu);
+        long before = Torch.MemoryAllocated(Device.Cpu);
+        Torch.ResetPeakMemoryStats(Device.Cpu);
         next = step.Invoke(model, x, y);
-        long peak = TorchSwitches.MaxMemoryAllocated(Device.Cpu) - before;
+        long peak = Torch.MaxMemoryAllocated(Device.Cpu) - before;
         foreach (var t in Eqx.Leaves(next).Concat(Eqx.Leaves(model)).Append(x).Append(y)) t.Dispose();
         return peak;
     }

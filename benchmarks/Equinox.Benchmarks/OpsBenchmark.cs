@@ -1,3 +1,4 @@
+using Equinox.Tensors;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -51,7 +52,7 @@ internal static class OpsBenchmark
             if (native is null) return 1;
         }
 
-        Console.WriteLine($"LibTorch {Torch.Torch.Version}, intra-op threads 1, float32 CPU; {options.Iterations} iterations x " +
+        Console.WriteLine($"LibTorch {Torch.Version}, intra-op threads 1, float32 CPU; {options.Iterations} iterations x " +
                           $"{options.Repeats} repeats x {options.Rounds} rounds per case, after warm-up blocks of {options.Warmup} iterations for " +
                           $"at least {options.WarmupMilliseconds} ms");
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -26,7 +26,7 @@ internal static class OpsLoop
     /// <summary>Runs every selected case and returns µs/iteration of each repeat, per case.</summary>
     public static Dictionary<string, Timings> Run(OpsOptions options)
     {
-        Torch.Torch.NumThreads = 1;
+        Torch.NumThreads = 1;
         var results = new Dictionary<string, Timings>();
         foreach (var c in OpsCase.All)
         {
@@ -64,7 +64,7 @@ internal static class OpsLoop
         {
             for (int i = 0; i < iterations; i++)
             {
-                using var scope = Torch.Torch.Scope();
+                using var scope = Torch.Scope();
                 var y = (x.Matmul(w) + b).Relu();
                 Autograd.Grad(y.Sum(), w, b);
             }
@@ -73,7 +73,7 @@ internal static class OpsLoop
         {
             for (int i = 0; i < iterations; i++)
             {
-                using var scope = Torch.Torch.Scope();
+                using var scope = Torch.Scope();
                 var y = (x.Matmul(w) + b).Relu();
             }
         }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -13,7 +13,7 @@ internal static class Overhead
     public static int Run(string[] args)
     {
         int iterations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
-        Torch.Torch.NumThreads = 1;
+        Torch.NumThreads = 1;
         using var x = Tensor.Zeros(2, 4);
         (string Name, Func<Tensor, int, double> Body)[] cases =
         [
@@ -48,7 +48,7 @@ internal static class Overhead
         long start = ThreadClock.Nanoseconds;
         for (int i = 0; i < n; i++)
         {
-            using var scope = Torch.Torch.Scope();
+            using var scope = Torch.Scope();
             x.Alias();
         }
         return (ThreadClock.Nanoseconds - start) / (double)n;
@@ -59,7 +59,7 @@ internal static class Overhead
         long start = ThreadClock.Nanoseconds;
         for (int i = 0; i < n / 3; i++)
         {
-            using var scope = Torch.Torch.Scope();
+            using var scope = Torch.Scope();
             x.Alias();
             x.Alias();
             x.Alias();
@@ -72,7 +72,7 @@ internal static class Overhead
         long start = ThreadClock.Nanoseconds;
         for (int i = 0; i < n / 100; i++)
         {
-            using var scope = Torch.Torch.Scope();
+            using var scope = Torch.Scope();
             for (int j = 0; j < 100; j++) x.Alias();
         }
         return (ThreadClock.Nanoseconds - start) / (double)(n / 100 * 100);

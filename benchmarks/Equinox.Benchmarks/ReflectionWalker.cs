@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Reflection;
 using System.Runtime.CompilerServices;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 

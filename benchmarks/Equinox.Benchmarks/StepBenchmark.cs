@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Equinox.Torch;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -64,12 +63,12 @@ internal static class StepBenchmark
             if (native is null) return 1;
         }
 
-        TorchSwitches.NumThreads = options.Threads;
+        Torch.NumThreads = options.Threads;
         var dataDirectory = Path.Combine(root, "benchmarks", "native", "build", "step-data");
         var data = options.Models.ToDictionary(m => m.Name, StepData.Create);
         foreach (var d in data.Values) d.Write(dataDirectory);
 
-        Console.WriteLine($"LibTorch {TorchSwitches.Version}, intra-op threads {options.Threads}, float32 CPU, {Environment.ProcessorCount} cores; " +
+        Console.WriteLine($"LibTorch {Torch.Version}, intra-op threads {options.Threads}, float32 CPU, {Environment.ProcessorCount} cores; " +
                           $"{options.Repeats} repeats x {options.Rounds} rounds, after 100 steps and at least {options.WarmupMilliseconds} ms of warm-up");
         foreach (var m in options.Models) Console.WriteLine($"  {m.Name}: {m.Describe}; {options.StepsFor(m)} steps per repeat");
 
@@ -197,7 +196,7 @@ internal static class StepBenchmark
         WriteJson(json, new Dictionary<string, object?>
         {
             ["mode"] = "step", ["command"] = "step " + string.Join(' ', args), ["date_utc"] = DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture),
-            ["libtorch"] = TorchSwitches.Version, ["threads"] = options.Threads, ["cores"] = Environment.ProcessorCount,
+            ["libtorch"] = Torch.Version, ["threads"] = options.Threads, ["cores"] = Environment.ProcessorCount,
             ["repeats"] = options.Repeats, ["rounds"] = options.Rounds, ["warmup_ms"] = options.WarmupMilliseconds,
             ["losses_agree"] = agree, ["loss_tolerance"] = LossTolerance, ["models"] = report,
         });

@@ -1,5 +1,5 @@
+using Equinox.Tensors;
 using System.Globalization;
-using TorchSwitches = Equinox.Torch.Torch;
 
 namespace Equinox.Benchmarks;
 
@@ -33,7 +33,7 @@ internal static class StepCalls
     /// <summary>The child: <c>step-calls &lt;impl&gt; &lt;model&gt; &lt;steps&gt;</c> runs that many steps and exits.</summary>
     public static int RunChild(string[] args)
     {
-        TorchSwitches.NumThreads = 1;
+        Torch.NumThreads = 1;
         var data = StepData.Create(StepModel.All.Single(m => m.Name == args[1]));
         var step = StepLoop.MakeStep(args[0], data);
         var model = data.CopyOfInitial();

@@ -1,5 +1,5 @@
 using Equinox.Nn;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 

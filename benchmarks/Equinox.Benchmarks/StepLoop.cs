@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Equinox.Nn;
-using Equinox.Torch;
-using TorchSwitches = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -93,7 +92,7 @@ internal static class StepLoop
         {
             long start = clock is null ? 0 : Stopwatch.GetTimestamp();
             Mlp next;
-            using (var scope = TorchSwitches.Scope())
+            using (var scope = Torch.Scope())
             {
                 if (clock is not null) clock.BodyStart = Stopwatch.GetTimestamp();
                 var (_, grads) = valueAndGrad(model, x, y);
@@ -138,8 +137,8 @@ internal static class StepLoop
         Blas ??= MappedBlas();
         for (int i = 1; i < 100; i++) model = step(model);
         double loss100;
-        using (TorchSwitches.NoGrad())
-        using (var scope = TorchSwitches.Scope())
+        using (Torch.NoGrad())
+        using (var scope = Torch.Scope())
             loss100 = data.Model.Loss(model, data.X, data.Y).Item<float>();
 
         // Long enough for tiered compilation to finish optimising the step and the binding (it waits for 100 ms

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Equinox.Torch;
-using TorchEngine = Equinox.Torch.Torch;
+using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
 
@@ -50,7 +49,7 @@ public static class VmapBenchmark
         var xs = Tensor.Normal(kx, [batch, 32]);
         var ys = Tensor.Normal(ky, [batch, 4]);
 
-        Console.WriteLine($"vmap: MLP 32-64-4, batch {batch}, {TorchEngine.NumThreads} LibTorch threads, LibTorch {TorchEngine.Version}");
+        Console.WriteLine($"vmap: MLP 32-64-4, batch {batch}, {Torch.NumThreads} LibTorch threads, LibTorch {Torch.Version}");
         Console.WriteLine($"{"case",-28} | {"loop + stack ms",15} | {"FilterVmap ms",13} | {"speed-up",8} | {"hand-batched ms",15}");
         Console.WriteLine(new string('-', 92));
 
@@ -97,7 +96,7 @@ public static class VmapBenchmark
     {
         void Once()
         {
-            using var scope = TorchEngine.Scope();
+            using var scope = Torch.Scope();
             call();
         }
         for (int i = 0; i < 3; i++) Once();

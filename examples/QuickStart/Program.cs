@@ -2,7 +2,7 @@
 // Run from the repository root: dotnet run --project examples/QuickStart
 using Equinox;
 using Equinox.Nn;
-using Equinox.Torch;
+using Equinox.Tensors;
 using Spectre.Console;
 
 const int samples = 512, steps = 600;

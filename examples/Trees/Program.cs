@@ -2,7 +2,7 @@
 // Also the NativeAOT smoke test: `dotnet publish examples/Trees -r linux-x64 -p:EqxAot=true`.
 using System.Collections.Immutable;
 using Equinox;
-using Equinox.Torch;
+using Equinox.Tensors;
 
 using var scope = Torch.Scope();
 var (k1, k2) = Key.Create(0).Split();

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Equinox.Torch.Interop;
+namespace Equinox.Tensors.Interop;
 
 // jit.cpp, cuda_graph.cpp and scan_graph.cpp: FilterJit's cache key, CUDA graph capture and Scan's body graph.
 internal static unsafe partial class NativeMethods

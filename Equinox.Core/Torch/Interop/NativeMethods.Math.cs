@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Equinox.Torch.Interop;
+namespace Equinox.Tensors.Interop;
 
 internal static unsafe partial class NativeMethods
 {

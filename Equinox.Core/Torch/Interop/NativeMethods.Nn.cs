@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Runtime.InteropServices.Marshalling;
 
-namespace Equinox.Torch.Interop;
+namespace Equinox.Tensors.Interop;
 
 internal static unsafe partial class NativeMethods
 {

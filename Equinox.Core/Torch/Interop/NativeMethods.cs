@@ -1,7 +1,7 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
-namespace Equinox.Torch.Interop;
+namespace Equinox.Tensors.Interop;
 
 /// <summary>
 /// Entry points of the C shim over LibTorch (Equinox.Core/Native). Tensor arguments are declared as

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices.Marshalling;
 
-namespace Equinox.Torch.Interop;
+namespace Equinox.Tensors.Interop;
 
 /// <summary>
 /// How a <see cref="Tensor"/> crosses into the shim: as its <c>at::Tensor*</c>, with a use held on it for the length of
