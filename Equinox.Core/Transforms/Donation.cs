@@ -50,20 +50,22 @@ internal sealed class Donation : IInPlaceUpdateSink
     {
         Tensor.AddInPlace(leaves, deltas);
         var updated = new Tensor[leaves.Length];
-        for (int i = 0; i < leaves.Length; i++)
-        {
-            donated!.Remove(leaves[i]);
-            // The same native tensor under a new handle; a leaf another thread is reading is aliased instead.
-            updated[i] = leaves[i].TakeHandle() ?? Replace(leaves[i]);
-        }
+        for (int i = 0; i < leaves.Length; i++) updated[i] = Rehandle(leaves[i]);
         return updated;
+    }
 
-        static Tensor Replace(Tensor leaf)
-        {
-            var alias = leaf.Alias();
-            leaf.Dispose();
-            return alias;
-        }
+    /// <inheritdoc/>
+    public bool CanOverwrite(Tensor tensor) => (donated ??= Collect()).Contains(tensor) && !tensor.RequiresGrad;
+
+    /// <inheritdoc/>
+    public Tensor Rehandle(Tensor tensor)
+    {
+        donated?.Remove(tensor);
+        // The same native tensor under a new handle; a tensor another thread is reading is aliased instead.
+        if (tensor.TakeHandle() is { } moved) return moved;
+        var alias = tensor.Alias();
+        tensor.Dispose();
+        return alias;
     }
 
     /// <summary>

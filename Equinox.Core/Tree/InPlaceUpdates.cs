@@ -18,6 +18,18 @@ internal interface IInPlaceUpdateSink
 
     /// <summary>Adds <c>deltas[i]</c> into <c>leaves[i]</c> (each passed by <see cref="CanAddInPlace"/>) and returns the updated tensors.</summary>
     Tensor[] AddInPlace(Tensor[] leaves, Tensor[] deltas);
+
+    /// <summary>
+    /// Whether <paramref name="tensor"/> was given to this call to consume and needs no gradient, so its memory may be
+    /// overwritten (an optimiser's state, updated in place). Follow every overwrite with <see cref="Rehandle"/>.
+    /// </summary>
+    bool CanOverwrite(Tensor tensor);
+
+    /// <summary>
+    /// <paramref name="tensor"/>, which was overwritten in place, under a new handle for the returned tree; the old
+    /// handle ends disposed, so a stale tree fails loudly instead of reading new values.
+    /// </summary>
+    Tensor Rehandle(Tensor tensor);
 }
 
 /// <summary>The <see cref="IInPlaceUpdateSink"/> in force on each thread.</summary>
