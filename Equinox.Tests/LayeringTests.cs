@@ -67,6 +67,42 @@ public class LayeringTests
             string.Join("\n", violations));
     }
 
+    [Test]
+    public void OptimSitsOnTreeAndTorchAndNothingBelowUsesIt()
+    {
+        var map = SourceMap.Load(Core);
+        static bool IsOptim(Type t) => Outermost(t).Namespace == "Equinox.Optim";
+        var optimTypes = Types().Where(IsOptim).ToList();
+        Assert.That(optimTypes.Select(t => t.Name), Does.Contain("Adam").And.Contain("Optimizer"), "Equinox.Optim's types are found");
+        // The scan has teeth: it sees the seam through which a donated state is updated in place.
+        Assert.That(References(optimTypes.Single(t => t.Name == "Optimizer"), wholeType: true, _ => true)
+                .Select(r => r.Referenced switch { Type t => t.Name, MethodBase m => m.DeclaringType!.Name, _ => "" }),
+            Does.Contain("InPlaceUpdates"));
+        var violations = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var type in Types())
+        {
+            bool optim = IsOptim(type);
+            foreach (var (site, referenced) in References(type, wholeType: true, _ => true))
+            {
+                if (optim)
+                {
+                    bool transforms = referenced switch
+                    {
+                        Type t => Decompose(t).Any(map.IsTransforms),
+                        MethodBase m => map.IsTransforms(m) || map.IsTransforms(m.DeclaringType!),
+                        _ => false,
+                    };
+                    if (transforms) violations.Add($"{site} uses {Describe(referenced)} (a transformation)");
+                }
+                else if (referenced is Type t && Decompose(t).Any(IsOptim))
+                    violations.Add($"{site} uses {t.FullName} (an optimiser type)");
+            }
+        }
+        Assert.That(violations, Is.Empty,
+            "Equinox.Optim is built on the tree and tensor layers: it must not use the transformations (FilterJit reaches it " +
+            "through the InPlaceUpdates seam), and nothing below it may use it.\n" + string.Join("\n", violations));
+    }
+
     private enum Layer { Torch, Tree, Transforms, Other }
 
     private static IEnumerable<Type> Types() => Core.GetTypes();

@@ -2,11 +2,11 @@
 // Run from the repository root: dotnet run --project examples/QuickStart
 using Equinox;
 using Equinox.Nn;
+using Equinox.Optim;
 using Equinox.Tensors;
 using Spectre.Console;
 
 const int samples = 512, steps = 600;
-const double learningRate = 0.1;
 
 var (dataKey, modelKey) = Key.Create(0).Split();
 var (xKey, noiseKey) = dataKey.Split();
@@ -17,23 +17,28 @@ var y = ((x[.., 0] * 2).Sin() * x[.., 1]).Unsqueeze(1) + Tensor.Normal(noiseKey,
 
 // The model is an immutable tree of tensors; training makes a new one each step.
 var model = new Mlp(inSize: 2, outSize: 1, widthSize: 64, depth: 2, activation: Activations.Tanh, key: modelKey);
+var optimizer = new Adam(learningRate: Schedule.CosineDecay(0.01, steps));   // or a number: new Adam(1e-3)
+var state = optimizer.Init(model);   // Adam's moments: a tree shaped like the model, plus a step count
 var lossAndGrads = Eqx.FilterValueAndGrad((Mlp m, Tensor input, Tensor target) =>
     Functional.MseLoss(m.Forward(input), target));
 
+// One compiled step: forward, backward and the Adam update. The model and the optimiser state are donated, so the
+// update is written into their memory and the step never holds two copies of either.
+var step = Eqx.FilterJit((Mlp m, OptimizerState<Mlp> s, Tensor input, Tensor target) =>
+{
+    var (loss, grads) = lossAndGrads(m, input, target);
+    var (next, nextState) = optimizer.Step(m, grads, s);
+    return (next, nextState, loss);
+}, donate: Donate.Arg1 | Donate.Arg2);
+
 double Step()
 {
-    // Everything made in this step is freed when the scope closes, except the new model's leaves moved out.
-    using var scope = Torch.Scope();
-    var (loss, grads) = lossAndGrads(model, x, y);
-    var updated = Eqx.ApplyUpdates(model, Eqx.TreeMap(grads, g => g * -learningRate));
-    scope.MoveOut(Eqx.Leaves(updated));
-    foreach (var old in Eqx.Leaves(model)) old.Dispose();   // every leaf was updated: the old ones can go now
-    model = updated;
-    return loss.Item<double>();
+    (model, state, var loss) = step.Invoke(model, state, x, y);
+    using (loss) return loss.Item<double>();
 }
 
 Console.WriteLine(Torch.Config);   // one line: LibTorch version, the BLAS in use, intra-op threads, CUDA devices
-AnsiConsole.MarkupLine($"[bold]Equinox QuickStart[/] — {samples} samples, {steps} steps of full-batch SGD");
+AnsiConsole.MarkupLine($"[bold]Equinox QuickStart[/] — {samples} samples, {steps} steps of full-batch Adam");
 AnsiConsole.WriteLine(model.ToString());
 double initialLoss = 0, finalLoss = 0;
 AnsiConsole.Progress()
