@@ -173,7 +173,7 @@ internal static class GradTransform
             throw new ArgumentException($"{caller}: the function returned null instead of a scalar loss tensor.");
         if (value.Rank != 0)
             throw new ArgumentException(
-                $"{caller} differentiates a scalar, but the function returned a tensor of shape [{string.Join(", ", value.Shape)}] " +
+                $"{caller} differentiates a scalar, but the function returned a tensor of shape {value.Shape} " +
                 $"({value.Describe()}). Reduce it to a 0-dimensional loss first, e.g. `loss.Mean()` or `loss.Sum()`.");
         if (!value.DType.IsFloatingPoint())
             throw new ArgumentException(

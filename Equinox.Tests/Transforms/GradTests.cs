@@ -29,7 +29,7 @@ public class GradTests
                 var shifted = (double[])values.Clone();
                 shifted[i] += delta;
                 var copy = (Tensor?[])leaves.Clone();
-                copy[slot] = Tensor.FromArray(shifted, shape);
+                copy[slot] = Tensor.FromSpan<double>(shifted, shape);
                 return f(Eqx.Unflatten(model, copy)).Item<double>();
             }
             result[i] = (At(h) - At(-h)) / (2 * h);
