@@ -55,7 +55,7 @@ internal static class VmapErrorChecks
             if (first < 0) continue;
             int failed = codes.Count(code => code != 0);
             var message = check.Messages.Length == 1 ? check.Messages[0] : ErrorChecks.Message(check.Messages, codes[first] - 1);
-            throw new EquinoxRuntimeException(
+            throw check.Site.Failure(
                 $"{message} (FilterVmap: at batch index {Index(first, shapes[c])}; {failed} of {codes.Length} " +
                 $"example{(codes.Length == 1 ? "" : "s")} failed this check)");
         }
