@@ -12,7 +12,7 @@ namespace Equinox.Tensors;
 /// </summary>
 public readonly struct TensorShape : IReadOnlyList<long>, IEquatable<TensorShape>
 {
-    // Never written after construction and never handed out: Tensor caches it and relies on nobody changing it.
+    // Tensor's cache, shared by every TensorShape it returns: handed out only as a ReadOnlySpan or copied, never written.
     private readonly long[]? sizes;
 
     /// <summary>Wraps <paramref name="sizes"/> without copying; the caller must not change the array afterwards.</summary>
