@@ -7,7 +7,7 @@ namespace Equinox.Tests;
 // Autograd.Grad against PyTorch and against finite differences; grad mode; higher order; stopping gradients.
 public class AutogradTests
 {
-    private static Tensor Normal(int seed, long[] shape) => Tensor.Normal(Key.Create(seed), shape, DType.Float64);
+    private static Tensor Normal(int seed, ReadOnlySpan<long> shape) => Tensor.Normal(Key.Create(seed), shape, DType.Float64);
 
     // A small network-like function that exercises matmul, broadcasting, activations, reductions and indexing.
     private static Tensor Composite(Tensor x, Tensor w, Tensor b) =>

@@ -7,7 +7,7 @@ namespace Equinox.Tests;
 // Elementwise arithmetic, type promotion, comparisons, activations, softmax and products, against PyTorch.
 public class ElementwiseTests
 {
-    private static Tensor Normal(int seed, long[] shape, DType dtype = DType.Float64) => Tensor.Normal(Key.Create(seed), shape, dtype);
+    private static Tensor Normal(int seed, ReadOnlySpan<long> shape, DType dtype = DType.Float64) => Tensor.Normal(Key.Create(seed), shape, dtype);
 
     private static Tensor Positive(int seed, long[] shape, DType dtype = DType.Float64) =>
         Tensor.Uniform(Key.Create(seed), shape, 0.2, 3.0, dtype);

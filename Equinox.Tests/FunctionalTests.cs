@@ -7,7 +7,7 @@ namespace Equinox.Tests;
 // Convolution, pooling, normalisation, embedding and losses: values and gradients (input and weight) against PyTorch.
 public class FunctionalTests
 {
-    private static Tensor Normal(int seed, long[] shape, DType dtype = DType.Float64) => Tensor.Normal(Key.Create(seed), shape, dtype);
+    private static Tensor Normal(int seed, ReadOnlySpan<long> shape, DType dtype = DType.Float64) => Tensor.Normal(Key.Create(seed), shape, dtype);
 
     private static string Tuple(long[] values) => values.Length == 1 ? $"({values[0]},)" : $"({string.Join(", ", values)})";
 

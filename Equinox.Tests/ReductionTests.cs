@@ -7,7 +7,7 @@ namespace Equinox.Tests;
 // Reductions over everything, one dim, several dims, with and without keepdim, against PyTorch.
 public class ReductionTests
 {
-    private static Tensor Normal(int seed, long[] shape, DType dtype = DType.Float64) => Tensor.Normal(Key.Create(seed), shape, dtype);
+    private static Tensor Normal(int seed, ReadOnlySpan<long> shape, DType dtype = DType.Float64) => Tensor.Normal(Key.Create(seed), shape, dtype);
 
     // Each case: how we reduce, how PyTorch does, and whether the reduction is differentiable.
     private static readonly Dictionary<string, (Func<Tensor, Tensor> Ours, string Python, bool Differentiable)> Reductions = new()

@@ -63,39 +63,36 @@ public sealed partial class Tensor
     public static Tensor Scalar(bool value, Device? device = null) => Scalar(value ? 1L : 0L, DType.Bool, device);
 
     /// <summary>An f32 tensor of zeros.</summary>
-    public static Tensor Zeros(params long[] shape) => Full(shape, 0.0, DType.Float32);
+    public static Tensor Zeros(params long[] shape) => Full(shape ?? throw new ArgumentNullException(nameof(shape)), 0.0, DType.Float32);
 
-    /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(long[] shape, DType dtype, Device? device = null) => Full(shape, 0.0, dtype, device);
+    /// <summary>A tensor of zeros (f32 unless stated); <c>Tensor.Zeros(x.Shape)</c> passes the shape without copying it.</summary>
+    public static Tensor Zeros(ReadOnlySpan<long> shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 0.0, dtype, device);
 
     /// <summary>An f32 tensor of ones.</summary>
-    public static Tensor Ones(params long[] shape) => Full(shape, 1.0, DType.Float32);
+    public static Tensor Ones(params long[] shape) => Full(shape ?? throw new ArgumentNullException(nameof(shape)), 1.0, DType.Float32);
 
-    /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(long[] shape, DType dtype, Device? device = null) => Full(shape, 1.0, dtype, device);
+    /// <summary>A tensor of ones (f32 unless stated); <c>Tensor.Ones(x.Shape)</c> passes the shape without copying it.</summary>
+    public static Tensor Ones(ReadOnlySpan<long> shape, DType dtype = DType.Float32, Device? device = null) => Full(shape, 1.0, dtype, device);
 
     /// <summary>A tensor filled with <paramref name="value"/> (f32 unless stated).</summary>
-    public static unsafe Tensor Full(long[] shape, double value, DType dtype = DType.Float32, Device? device = null)
+    public static unsafe Tensor Full(ReadOnlySpan<long> shape, double value, DType dtype = DType.Float32, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
             return Wrap(NativeMethods.eqx_full(s, shape.Length, value, (long)value, 0, (int)dtype, (int)d.Type, d.Index), "full", dtype);
     }
 
     /// <summary>A tensor filled with the integer <paramref name="value"/> (i64 unless stated).</summary>
-    public static unsafe Tensor Full(long[] shape, long value, DType dtype = DType.Int64, Device? device = null)
+    public static unsafe Tensor Full(ReadOnlySpan<long> shape, long value, DType dtype = DType.Int64, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
             return Wrap(NativeMethods.eqx_full(s, shape.Length, value, value, 1, (int)dtype, (int)d.Type, d.Index), "full", dtype);
     }
 
     /// <summary>An uninitialised tensor: its values are whatever the memory held.</summary>
-    public static unsafe Tensor Empty(long[] shape, DType dtype = DType.Float32, Device? device = null)
+    public static unsafe Tensor Empty(ReadOnlySpan<long> shape, DType dtype = DType.Float32, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
             return Wrap(NativeMethods.eqx_empty(s, shape.Length, (int)dtype, (int)d.Type, d.Index), "empty", dtype);
@@ -144,9 +141,8 @@ public sealed partial class Tensor
     // ---- random draws: each takes the key explicitly and depends on nothing else -------------------------------
 
     /// <summary>Standard normal samples (f32 unless stated), determined by <paramref name="key"/> alone.</summary>
-    public static unsafe Tensor Normal(Key key, long[] shape, DType dtype = DType.Float32, Device? device = null)
+    public static unsafe Tensor Normal(Key key, ReadOnlySpan<long> shape, DType dtype = DType.Float32, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         RequireFloat(dtype, "Normal");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
@@ -154,9 +150,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>Uniform samples in [low, high) (f32 unless stated), determined by <paramref name="key"/> alone.</summary>
-    public static unsafe Tensor Uniform(Key key, long[] shape, double low = 0, double high = 1, DType dtype = DType.Float32, Device? device = null)
+    public static unsafe Tensor Uniform(Key key, ReadOnlySpan<long> shape, double low = 0, double high = 1, DType dtype = DType.Float32, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         RequireFloat(dtype, "Uniform");
         if (!(low < high)) throw new ArgumentException($"Uniform needs low < high, got [{low}, {high}).");
         var d = device ?? Device.Cpu;
@@ -165,9 +160,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>Integers in [low, high) (i64 unless stated), determined by <paramref name="key"/> alone.</summary>
-    public static unsafe Tensor RandInt(Key key, long[] shape, long low, long high, DType dtype = DType.Int64, Device? device = null)
+    public static unsafe Tensor RandInt(Key key, ReadOnlySpan<long> shape, long low, long high, DType dtype = DType.Int64, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         if (low >= high) throw new ArgumentException($"RandInt needs low < high, got [{low}, {high}).");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)
@@ -175,9 +169,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>Bernoulli(p) samples as 0/1 (bool unless stated), determined by <paramref name="key"/> alone.</summary>
-    public static unsafe Tensor Bernoulli(Key key, long[] shape, double p = 0.5, DType dtype = DType.Bool, Device? device = null)
+    public static unsafe Tensor Bernoulli(Key key, ReadOnlySpan<long> shape, double p = 0.5, DType dtype = DType.Bool, Device? device = null)
     {
-        ArgumentNullException.ThrowIfNull(shape);
         if (!(p >= 0 && p <= 1)) throw new ArgumentOutOfRangeException(nameof(p), $"Bernoulli needs 0 <= p <= 1, got {p}.");
         var d = device ?? Device.Cpu;
         fixed (long* s = shape)

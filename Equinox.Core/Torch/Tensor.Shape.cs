@@ -6,17 +6,30 @@ namespace Equinox.Tensors;
 public sealed partial class Tensor
 {
     /// <summary>The same elements with a new shape (one size may be -1); a view when possible, else a copy.</summary>
-    public unsafe Tensor Reshape(params long[] shape)
+    public Tensor Reshape(params long[] shape) => Reshape((ReadOnlySpan<long>)(shape ?? throw new ArgumentNullException(nameof(shape))));
+
+    /// <summary>The same elements with a new shape (one size may be -1); a view when possible, else a copy.</summary>
+    /// <remarks>Takes a shape such as <c>x.Shape</c> or <c>[2, -1]</c> without copying it.</remarks>
+    public unsafe Tensor Reshape(ReadOnlySpan<long> shape)
     {
-        ArgumentNullException.ThrowIfNull(shape);
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_reshape(this, s, shape.Length), "reshape", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return WrapShaped(NativeMethods.eqx_reshape(this, s, shape.Length), "reshape", shape);
     }
 
-    /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape"/>).</summary>
-    public unsafe Tensor View(params long[] shape)
+    /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape(ReadOnlySpan{long})"/>).</summary>
+    public Tensor View(params long[] shape) => View((ReadOnlySpan<long>)(shape ?? throw new ArgumentNullException(nameof(shape))));
+
+    /// <summary>A view with a new shape; fails when the memory layout does not allow one (use <see cref="Reshape(ReadOnlySpan{long})"/>).</summary>
+    /// <remarks>Takes a shape such as <c>x.Shape</c> or <c>[2, -1]</c> without copying it.</remarks>
+    public unsafe Tensor View(ReadOnlySpan<long> shape)
     {
-        ArgumentNullException.ThrowIfNull(shape);
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_view(this, s, shape.Length), "view", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return WrapShaped(NativeMethods.eqx_view(this, s, shape.Length), "view", shape);
+    }
+
+    // Wrap for an op taking a shape: a failure names the shape, formatted only then.
+    private Tensor WrapShaped(IntPtr result, string operation, ReadOnlySpan<long> shape)
+    {
+        if (result == IntPtr.Zero) throw Failure(operation, [this], $"shape=[{string.Join(",", shape.ToArray())}]");
+        return new Tensor(result);
     }
 
     /// <summary>Merges dims <paramref name="startDim"/>..<paramref name="endDim"/> into one.</summary>
@@ -42,17 +55,23 @@ public sealed partial class Tensor
     public Tensor Unsqueeze(long dim) => Wrap(NativeMethods.eqx_unsqueeze(this, dim), "unsqueeze", this);
 
     /// <summary>Repeats size-1 dims to <paramref name="shape"/> without copying (-1 keeps a size).</summary>
-    public unsafe Tensor Expand(params long[] shape)
+    public Tensor Expand(params long[] shape) => Expand((ReadOnlySpan<long>)(shape ?? throw new ArgumentNullException(nameof(shape))));
+
+    /// <summary>Repeats size-1 dims to <paramref name="shape"/> without copying (-1 keeps a size).</summary>
+    /// <remarks>Takes a shape such as <c>x.Shape</c> or <c>[2, -1]</c> without copying it.</remarks>
+    public unsafe Tensor Expand(ReadOnlySpan<long> shape)
     {
-        ArgumentNullException.ThrowIfNull(shape);
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_expand(this, s, shape.Length), "expand", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return WrapShaped(NativeMethods.eqx_expand(this, s, shape.Length), "expand", shape);
     }
 
     /// <summary>Broadcasts to <paramref name="shape"/> with NumPy's rules, without copying.</summary>
-    public unsafe Tensor BroadcastTo(params long[] shape)
+    public Tensor BroadcastTo(params long[] shape) => BroadcastTo((ReadOnlySpan<long>)(shape ?? throw new ArgumentNullException(nameof(shape))));
+
+    /// <summary>Broadcasts to <paramref name="shape"/> with NumPy's rules, without copying.</summary>
+    /// <remarks>Takes a shape such as <c>x.Shape</c> or <c>[2, -1]</c> without copying it.</remarks>
+    public unsafe Tensor BroadcastTo(ReadOnlySpan<long> shape)
     {
-        ArgumentNullException.ThrowIfNull(shape);
-        fixed (long* s = shape) return Wrap(NativeMethods.eqx_broadcast_to(this, s, shape.Length), "broadcast_to", this, shape, static s => $"shape=[{string.Join(",", s)}]");
+        fixed (long* s = shape) return WrapShaped(NativeMethods.eqx_broadcast_to(this, s, shape.Length), "broadcast_to", shape);
     }
 
     /// <summary>Reverses the order of elements along <paramref name="dims"/>.</summary>
@@ -121,7 +140,7 @@ public sealed partial class Tensor
         var s = Shape;
         if (dim < -s.Length || dim >= s.Length)
             throw new ArgumentOutOfRangeException(nameof(dim), $"dimension {dim} is out of range for {Describe()}.");
-        return s[dim < 0 ? dim + s.Length : dim];
+        return s[(int)(dim < 0 ? dim + s.Length : dim)];
     }
 
     private static int PieceCount(long pieces, string operation) =>

@@ -178,15 +178,16 @@ public sealed partial class Tensor : IDisposable
 
     // ---- metadata ---------------------------------------------------------------------------------------------
 
-    /// <summary>The size of each dimension. Do not modify the returned array.</summary>
-    public unsafe long[] Shape
+    /// <summary>The size of each dimension, read-only (<see cref="TensorShape.ToArray"/> makes a copy to change).</summary>
+    /// <remarks>Read from LibTorch once and cached: a native tensor's shape never changes.</remarks>
+    public unsafe TensorShape Shape
     {
         get
         {
-            if (shape is not null) return shape;
+            if (shape is not null) return new TensorShape(shape);
             var result = new long[NativeMethods.eqx_tensor_ndim(this)];
             fixed (long* p = result) NativeMethods.eqx_tensor_shape(this, p);
-            return shape = result;
+            return new TensorShape(shape = result);
         }
     }
 
@@ -250,7 +251,7 @@ public sealed partial class Tensor : IDisposable
         try
         {
             var device = Device;
-            var text = $"{DType.ShortName()}[{string.Join(",", Shape)}]";
+            var text = $"{DType.ShortName()}[{Shape.Join(",")}]";
             return device.Type == DeviceType.Cpu ? text : $"{text}@{device}";
         }
         catch (ObjectDisposedException) // also when another thread disposes it meanwhile: this runs in error messages
@@ -286,7 +287,7 @@ public sealed partial class Tensor : IDisposable
         return text.ToString();
     }
 
-    private static void AppendValues(StringBuilder text, long[] shape, int dim, string[] values, ref int position)
+    private static void AppendValues(StringBuilder text, ReadOnlySpan<long> shape, int dim, string[] values, ref int position)
     {
         if (dim == shape.Length)
         {

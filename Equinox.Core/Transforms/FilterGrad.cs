@@ -1,4 +1,5 @@
 using Equinox.Tensors;
+using Equinox.Transforms;
 
 namespace Equinox;
 
@@ -79,11 +80,8 @@ public static partial class Eqx
 /// <summary>The mechanics shared by every FilterGrad form.</summary>
 internal static class GradTransform
 {
-    // How many FilterGrad forwards are running on this thread: inside one, a gradient must stay differentiable.
-    [ThreadStatic] private static int depth;
-
     /// <summary>Whether a FilterGrad forward is running on this thread (its results must stay differentiable).</summary>
-    internal static bool IsRecording => depth > 0;
+    internal static bool IsRecording => TransformContext.Current.GradDepth > 0;
 
     internal static (Tensor Value, TAux Aux, T Grads) Run<T, TAux>(T model, Func<T, (Tensor Value, TAux Aux)> f, string caller)
         where T : ITreeNode
@@ -94,7 +92,7 @@ internal static class GradTransform
 
         // Inside an enclosing gradient (ours, or the caller's own autograd on tensors that already require grad) the
         // gradient is built with create_graph, so the enclosing one can differentiate it again.
-        bool createGraph = depth > 0;
+        bool createGraph = IsRecording;
         foreach (var slot in slots)
             if (slot is not null && slot.DType.IsInexact() && slot.RequiresGrad) createGraph = true;
 
@@ -118,15 +116,8 @@ internal static class GradTransform
 
         Tensor value;
         TAux aux;
-        depth++;
-        try
-        {
+        using (TransformContext.Install(TransformContext.Current with { GradDepth = TransformContext.Current.GradDepth + 1 }))
             (value, aux) = f(Eqx.Unflatten(model, traced));
-        }
-        finally
-        {
-            depth--;
-        }
         scope.CheckFunctionClosedItsScopes(caller);
         CheckLoss(value, caller);
 
@@ -173,7 +164,7 @@ internal static class GradTransform
             throw new ArgumentException($"{caller}: the function returned null instead of a scalar loss tensor.");
         if (value.Rank != 0)
             throw new ArgumentException(
-                $"{caller} differentiates a scalar, but the function returned a tensor of shape [{string.Join(", ", value.Shape)}] " +
+                $"{caller} differentiates a scalar, but the function returned a tensor of shape {value.Shape} " +
                 $"({value.Describe()}). Reduce it to a 0-dimensional loss first, e.g. `loss.Mean()` or `loss.Sum()`.");
         if (!value.DType.IsFloatingPoint())
             throw new ArgumentException(

@@ -11,15 +11,20 @@ namespace Equinox.Transforms;
 /// </param>
 /// <param name="VmapRecording">The list the innermost running FilterVmap records into; null outside any FilterVmap.</param>
 /// <param name="ScanLowering">The Scan lowering a capturing compiled region installed, if any.</param>
+/// <param name="GradDepth">
+/// How many FilterGrad forwards are running on this thread: inside one, a gradient is built with create_graph so the
+/// enclosing one can differentiate it again.
+/// </param>
 internal readonly record struct TransformState(
     List<ErrorCheck>? ErrorRecording,
     List<ErrorCheck>? VmapRecording,
-    IScanLowering? ScanLowering);
+    IScanLowering? ScanLowering,
+    int GradDepth);
 
 /// <summary>
 /// The one per-thread slot for the state transformations install for the length of a call (<see cref="TransformState"/>),
 /// and the one way to install it: <c>using (TransformContext.Install(TransformContext.Current with { ... }))</c>, which
-/// restores the previous state on every exit, a throw included. (FilterGrad's nesting depth still has its own slot.)
+/// restores the previous state on every exit, a throw included.
 /// </summary>
 internal static class TransformContext
 {

@@ -135,7 +135,7 @@ internal static class TreeLike
 
     private static string? TensorDifference(Tensor expected, Tensor actual, string path)
     {
-        if (expected.DType == actual.DType && expected.Shape.AsSpan().SequenceEqual(actual.Shape) && expected.Device == actual.Device)
+        if (expected.DType == actual.DType && expected.Shape == actual.Shape && expected.Device == actual.Device)
             return null;
         return $"{path} was {expected.Describe()} and is now {actual.Describe()}";
     }

@@ -41,7 +41,7 @@ internal static class VmapErrorChecks
         }
         // Read every code first and free them: nothing holds them after this.
         var read = new long[checks.Count][];
-        var shapes = new long[checks.Count][];
+        var shapes = new TensorShape[checks.Count];
         for (int c = 0; c < checks.Count; c++)
         {
             read[c] = checks[c].Code.ToArray<long>();
@@ -55,14 +55,14 @@ internal static class VmapErrorChecks
             if (first < 0) continue;
             int failed = codes.Count(code => code != 0);
             var message = check.Messages.Length == 1 ? check.Messages[0] : ErrorChecks.Message(check.Messages, codes[first] - 1);
-            throw new EquinoxRuntimeException(
+            throw check.Site.Failure(
                 $"{message} (FilterVmap: at batch index {Index(first, shapes[c])}; {failed} of {codes.Length} " +
                 $"example{(codes.Length == 1 ? "" : "s")} failed this check)");
         }
     }
 
     // A flat position as an index into the batch dimensions: `3`, or `[1, 2]` for nested FilterVmaps (outer first).
-    private static string Index(int flat, long[] shape)
+    private static string Index(int flat, TensorShape shape)
     {
         if (shape.Length == 1) return flat.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var index = new long[shape.Length];

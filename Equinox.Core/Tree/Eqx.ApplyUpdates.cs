@@ -62,7 +62,7 @@ public static partial class Eqx
     // is [5,3,2]), and a cast to a lower kind (complex to real, float to integer) would silently drop part of it.
     private static string? UpdateMismatch(Tensor leaf, Tensor delta)
     {
-        if (!delta.Shape.AsSpan().SequenceEqual(leaf.Shape))
+        if (delta.Shape != leaf.Shape)
             return "an update must have exactly its leaf's shape, it is never broadcast. " +
                    "Pass updates with the model's structure and shapes: its gradients, or an optimiser's Update of them.";
         if (Kind(delta.DType) > Kind(leaf.DType))

@@ -103,7 +103,7 @@ public static partial class Eqx
                 continue;
             }
             if (ReferenceEquals(x, y)) continue;
-            if (x.DType != y.DType || !x.Shape.AsSpan().SequenceEqual(y.Shape)) return false;
+            if (x.DType != y.DType || x.Shape != y.Shape) return false;
             using var scope = Torch.Scope();
             using var _ = Torch.NoGrad();
             if (!x.Eq(y).All().Item<bool>()) return false;

@@ -54,7 +54,7 @@ public sealed partial class Shared<T> where T : class, ITreeNode
         {
             (null, _) => "it is null, so there is nothing to tie",
             (_, null) => null, // an empty slot has no shape to match; the type is checked when Value is built
-            (Tensors.Tensor n, Tensors.Tensor s) => n.DType == s.DType && n.Shape.AsSpan().SequenceEqual(s.Shape)
+            (Tensors.Tensor n, Tensors.Tensor s) => n.DType == s.DType && n.Shape == s.Shape
                 ? null
                 : $"it is {n.Describe()} but the slot holds {s.Describe()}; a tied tensor needs the slot's shape and dtype " +
                   "(to tie a transposed weight, store one and transpose it where it is used)",
@@ -73,7 +73,7 @@ public sealed partial class Shared<T> where T : class, ITreeNode
         var b = Eqx.Flatten(slot);
         for (int i = 0; i < a.Count; i++)
         {
-            if (a[i].Leaf is { } x && b[i] is { } y && (x.DType != y.DType || !x.Shape.AsSpan().SequenceEqual(y.Shape)))
+            if (a[i].Leaf is { } x && b[i] is { } y && (x.DType != y.DType || x.Shape != y.Shape))
                 return $"its {a[i].Path} is {x.Describe()} but the slot's is {y.Describe()}";
         }
         return null;

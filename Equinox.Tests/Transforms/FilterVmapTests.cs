@@ -78,7 +78,7 @@ public class FilterVmapTests
     public void TheFunctionSeesOneExample()
     {
         using var scope = Torch.Scope();
-        long[]? seen = null;
+        TensorShape seen = default;
         var ys = Eqx.FilterVmap((Tensor x) => { seen = x.Shape; return x.Sum(); })(Normal(1, 7, 2, 3));
         Assert.That(seen, Is.EqualTo(new long[] { 2, 3 }));
         Assert.That(ys.Shape, Is.EqualTo(new long[] { 7 }));

@@ -1,4 +1,5 @@
 using Equinox.Tensors;
+using Equinox.Transforms;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Transforms;
@@ -29,7 +30,7 @@ public class GradTests
                 var shifted = (double[])values.Clone();
                 shifted[i] += delta;
                 var copy = (Tensor?[])leaves.Clone();
-                copy[slot] = Tensor.FromArray(shifted, shape);
+                copy[slot] = Tensor.FromSpan<double>(shifted, shape);
                 return f(Eqx.Unflatten(model, copy)).Item<double>();
             }
             result[i] = (At(h) - At(-h)) / (2 * h);
@@ -224,6 +225,31 @@ public class GradTests
         var g = Eqx.FilterGrad((Scalarish m) => m.W.Square().Sum())(new Scalarish(Tensor.FromArray(new[] { 1.0, 3.0 })));
         Assert.That(g.W.ToArray<double>(), Is.EqualTo(new[] { 2.0, 6.0 }));
         Assert.That(Torch.IsGradEnabled, Is.False, "grad mode is restored");
+    }
+
+    [Test]
+    public void TheNestingDepthIsTransformStateThatAThrowingFunctionRestores()
+    {
+        using var scope = Torch.Scope();
+        var model = new Scalarish(Tensor.FromArray(new[] { 1.0, 2.0 }));
+        var depths = new List<int>();
+        Eqx.FilterGrad((Scalarish m) =>
+        {
+            depths.Add(TransformContext.Current.GradDepth);
+            var inner = Eqx.FilterGrad((Scalarish n) =>
+            {
+                depths.Add(TransformContext.Current.GradDepth);
+                return n.W.Square().Sum();
+            })(m);
+            return inner.W.Sum();
+        })(model);
+        Assert.That(depths, Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(TransformContext.Current.GradDepth, Is.Zero);
+
+        Assert.Throws<InvalidOperationException>(() => Eqx.FilterGrad((Scalarish m) => throw new InvalidOperationException("boom"))(model));
+        Assert.That(TransformContext.Current.GradDepth, Is.Zero, "restored when the function throws");
+        var g = Eqx.FilterGrad((Scalarish m) => m.W.Square().Sum())(model);
+        Assert.That(g.W.RequiresGrad, Is.False, "so the next top-level gradient is a plain tensor, not built with create_graph");
     }
 
     [Test]

@@ -187,9 +187,10 @@ public class ScanLoweringTests
         Assert.That(harness.Lowering.Declines.Single(), Does.Contain("ErrorIf"));
         Assert.That(harness.Graphs.Single().Disposed, Is.True);
 
+        int line = CallSite.Line() + 2;
         var error = Assert.Throws<EquinoxRuntimeException>(() =>
             Eqx.Scan((Tensor c, Tensor x) => (c + Eqx.ErrorIf(x, x.Lt(0.0), "negative x"), c), Tensor.Zeros([1], DType.Float64), xs));
-        Assert.That(error!.Message, Is.EqualTo("negative x"), "the step with x = -3 is checked once unrolled");
+        Assert.That(error!.Message, Is.EqualTo($"negative x (ErrorIf at ScanLoweringTests.cs:{line})"), "the step with x = -3 is checked once unrolled");
     }
 
     [Test]

@@ -106,10 +106,13 @@ public class VmapCompositionTests
         using var scope = Torch.Scope();
         var xs = Tensor.FromArray(new double[] { 1, 2, 3, double.NaN, 5, double.NaN, 7, 8, 9, 10 }).Reshape(5, 2);
 
+        int line = CallSite.Line() + 2;
         var e = Assert.Throws<EquinoxRuntimeException>(() =>
             Eqx.FilterVmap((Tensor x) => Eqx.ErrorIf(x, x.IsNan().Any(), "NaN in x") * 2.0)(xs));
 
-        Assert.That(e!.Message, Is.EqualTo("NaN in x (FilterVmap: at batch index 1; 2 of 5 examples failed this check)"));
+        Assert.That(e!.Message, Is.EqualTo(
+            $"NaN in x (FilterVmap: at batch index 1; 2 of 5 examples failed this check) (ErrorIf at VmapCompositionTests.cs:{line})"));
+        Assert.That(e.Line, Is.EqualTo(line));
         Assert.That(TensorScope.Current, Is.SameAs(scope));
     }
 
@@ -120,10 +123,12 @@ public class VmapCompositionTests
         var xs = Tensor.FromArray(new double[] { 1, 20, -3 });
         string[] messages = ["negative input", "input too large"];
 
+        int line = CallSite.Line() + 2;
         var e = Assert.Throws<EquinoxRuntimeException>(() => Eqx.FilterVmap((Tensor x) =>
             Eqx.BranchedErrorIf(x, x.Lt(0.0).LogicalOr(x.Gt(10.0)), x.Gt(10.0).To(DType.Int64), messages))(xs));
 
-        Assert.That(e!.Message, Is.EqualTo("input too large (FilterVmap: at batch index 1; 2 of 3 examples failed this check)"));
+        Assert.That(e!.Message, Is.EqualTo(
+            $"input too large (FilterVmap: at batch index 1; 2 of 3 examples failed this check) (BranchedErrorIf at VmapCompositionTests.cs:{line})"));
     }
 
     [Test]
@@ -131,11 +136,13 @@ public class VmapCompositionTests
     {
         using var scope = Torch.Scope();
         var xs = Tensor.FromArray(new double[] { 0, 0, 0, 0, 0, double.NaN }).Reshape(2, 3);
+        int line = CallSite.Line() + 1;
         var inner = Eqx.FilterVmap((Tensor x) => Eqx.ErrorIf(x, x.IsNan(), "NaN in x"));
 
         var e = Assert.Throws<EquinoxRuntimeException>(() => Eqx.FilterVmap((Tensor row) => inner(row))(xs));
 
-        Assert.That(e!.Message, Is.EqualTo("NaN in x (FilterVmap: at batch index [1, 2]; 1 of 6 examples failed this check)"));
+        Assert.That(e!.Message, Is.EqualTo(
+            $"NaN in x (FilterVmap: at batch index [1, 2]; 1 of 6 examples failed this check) (ErrorIf at VmapCompositionTests.cs:{line})"));
         Assert.That(Eqx.FilterVmap((Tensor row) => inner(row))(Tensor.Zeros([2, 3], DType.Float64)).Shape, Is.EqualTo(new long[] { 2, 3 }));
     }
 
@@ -146,6 +153,7 @@ public class VmapCompositionTests
         var model = new VmapAffine(2, 2, 5);
         var xs = Tensor.FromArray(new double[] { 1, 2, 3, 4, 5, 6 }).Reshape(3, 2);
         var ys = Tensor.FromArray(new double[] { 0, 0, 0, 0, 100, 0 }).Reshape(3, 2);
+        int line = CallSite.Line() + 4;
         Tensor Checked(VmapAffine m, Tensor x, Tensor y)
         {
             var loss = Loss(m, x, y);
@@ -153,7 +161,8 @@ public class VmapCompositionTests
         }
 
         var e = Assert.Throws<EquinoxRuntimeException>(() => Eqx.PerExampleGrads(Checked, model, xs, ys));
-        Assert.That(e!.Message, Is.EqualTo("the loss exploded (FilterVmap: at batch index 2; 1 of 3 examples failed this check)"));
+        Assert.That(e!.Message, Is.EqualTo(
+            $"the loss exploded (FilterVmap: at batch index 2; 1 of 3 examples failed this check) (ErrorIf at VmapCompositionTests.cs:{line})"));
         var grads = Eqx.PerExampleGrads(Checked, model, xs, ys.ZerosLike());
         Assert.That(grads.Weight.Shape, Is.EqualTo(new long[] { 3, 2, 2 }));
     }
