@@ -8,7 +8,7 @@ namespace Equinox.Nn;
 /// after each hidden layer and the final activation after the last (identity by default), as Equinox's <c>MLP</c>.
 /// </summary>
 [Module]
-public partial class Mlp
+public partial class Mlp : ILayer
 {
     /// <summary>The layers, input first: <c>Depth + 1</c> of them.</summary>
     public readonly ImmutableArray<Linear> Layers;
@@ -41,9 +41,8 @@ public partial class Mlp
     /// An MLP with fresh weights drawn from <paramref name="key"/>. Pass activations from <see cref="Activations"/>
     /// (shared instances) so equal models have equal static parts.
     /// </summary>
-    public Mlp(int inSize, int outSize, int widthSize, int depth, Func<Tensor, Tensor>? activation = null,
-        Func<Tensor, Tensor>? finalActivation = null, DType dtype = DType.Float32, Key key = default,
-        bool useBias = true, bool useFinalBias = true)
+    public Mlp(int inSize, int outSize, int widthSize, int depth, Key key, Func<Tensor, Tensor>? activation = null,
+        Func<Tensor, Tensor>? finalActivation = null, DType dtype = DType.Float32, bool useBias = true, bool useFinalBias = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(depth);
         var keys = key.Split(depth + 1);
@@ -52,7 +51,7 @@ public partial class Mlp
         {
             int input = i == 0 ? inSize : widthSize;
             int output = i == depth ? outSize : widthSize;
-            layers.Add(new Linear(input, output, useBias: i == depth ? useFinalBias : useBias, dtype: dtype, key: keys[i]));
+            layers.Add(new Linear(input, output, keys[i], useBias: i == depth ? useFinalBias : useBias, dtype: dtype));
         }
         Layers = layers.MoveToImmutable();
         Activation = activation ?? Activations.Relu;
@@ -67,7 +66,7 @@ public partial class Mlp
 
     /// <summary>Applies the network to <c>[InSize]</c> or <c>[..., InSize]</c>.</summary>
     /// <exception cref="TreeHoleException">A layer, or a tensor a layer needs, is null (a filtered tree).</exception>
-    public Tensor Forward(Tensor x)
+    public Tensor Forward(Tensor x, Key? key = null)
     {
         // Check every layer before running any, so that the error names the slot from this model's root.
         if (Layers.IsDefault) throw new TreeHoleException($"{nameof(Mlp)}.{nameof(Layers)}");
