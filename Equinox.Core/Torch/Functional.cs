@@ -18,7 +18,7 @@ public enum Reduction
 /// and losses. Inputs are batched as in PyTorch (<c>N, C, spatial...</c>); sizes per spatial dim are given once per
 /// dim or as a single value for all of them.
 /// </summary>
-public static unsafe class Functional
+public static unsafe partial class Functional
 {
     /// <summary>
     /// <c>input @ weight^T + bias</c> in one op, as PyTorch's <c>F.linear</c>: input <c>[..., in]</c>, weight
