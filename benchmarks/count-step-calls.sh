@@ -4,7 +4,7 @@
 # a child that runs N steps (`Equinox.Benchmarks step-calls <impl> <model> <N>`), for two N; the difference divided by
 # the difference in steps leaves out setup, the first compile and exit. ltrace cannot do this: it aborts on .NET.
 #
-#   benchmarks/count-step-calls.sh [impl,...] [model,...]      (defaults: cs-jit,cs  small,wide)
+#   benchmarks/count-step-calls.sh [impl,...] [model,...] [optimizer]     (defaults: cs-jit,cs  small,wide  sgd)
 #
 # Needs root, perf (apt-get install linux-perf) and tracefs (mounted here if it is not, and unmounted again). The
 # probes are added to this checkout's copy of the shim only and removed on exit. Prints `EQX_CALLS <impl> <model> <n>`.
@@ -14,6 +14,7 @@ bin="$root/benchmarks/Equinox.Benchmarks/bin/Release/net10.0"
 lib=$(readlink -f "$bin/libequinox_native.so")
 impls=${1:-cs-jit,cs}
 models=${2:-small,wide}
+optimizer=${3:-sgd}
 few=10 many=40
 
 mounted=""
@@ -35,7 +36,7 @@ for f in $(nm -D --defined-only "$lib" | awk '$2 == "T" && $3 ~ /^eqx_/ { print 
 done
 
 count() { # impl model steps -> "<function> <calls>" lines
-  perf stat -x, -e 'probe_libequinox_native:*' -o /dev/stdout -- "$bin/Equinox.Benchmarks" step-calls "$1" "$2" "$3" \
+  perf stat -x, -e 'probe_libequinox_native:*' -o /dev/stdout -- "$bin/Equinox.Benchmarks" step-calls "$1" "$2" "$3" "$optimizer" \
     | awk -F, '$1 ~ /^[0-9]+$/ { sub(/^probe_libequinox_native:/, "", $3); print $3, $1 }'
 }
 # EQX_CALLS <impl> <model> <calls per step>, then EQX_CALLS_BY <impl> <model> <function>=<calls per step> ...

@@ -8,6 +8,9 @@ internal static class OptimizerKernels
     /// <summary>The update rules optim.cpp knows, by its numbering.</summary>
     internal enum Rule { Sgd = 0, Adam = 1, RmsProp = 2, Adagrad = 3, Lion = 4 }
 
+    /// <summary>The length of the hyperparameter block the shim reads (kMaxHyper in optim.cpp).</summary>
+    private const int MaxHyperparameters = 8;
+
     /// <summary>
     /// One step of <paramref name="rule"/> over the leaves: <paramref name="slots"/>[j][i] is slot j of leaf i, a null
     /// gradient skips its leaf. Returns the updates (null where skipped) and the new slots, null where the leaf was
@@ -18,6 +21,10 @@ internal static class OptimizerKernels
         Tensor?[] grads, Tensor?[]? parameters, Tensor?[][] slots, Tensor count, Tensor? learningRate,
         double learningRateValue, bool[] overwrite, bool overwriteCount, bool fused)
     {
+        // The shim reads a fixed number of hyperparameters (it converts them to the leaves' type before its loop).
+        if (hyper.Length > MaxHyperparameters) throw new ArgumentException($"at most {MaxHyperparameters} hyperparameters", nameof(hyper));
+        Span<double> padded = stackalloc double[MaxHyperparameters];
+        hyper.CopyTo(padded);
         int n = grads.Length, k = slots.Length;
         var slotLeaves = new Tensor?[n * k];
         for (int j = 0; j < k; j++) slots[j].CopyTo(slotLeaves, j * n);
@@ -36,7 +43,7 @@ internal static class OptimizerKernels
         using (new TensorUses(parameters ?? [], p))
         using (new TensorUses(slotLeaves, s))
         using (new TensorUses(scalarTensors, scalars))
-        fixed (double* h = hyper) fixed (IntPtr* pg = g, pp = p, ps = s, pu = updates, pso = slotsOut) fixed (byte* pf = flags)
+        fixed (double* h = padded) fixed (IntPtr* pg = g, pp = p, ps = s, pu = updates, pso = slotsOut) fixed (byte* pf = flags)
             status = NativeMethods.eqx_optim_step((int)rule, h, n, pg, parameters is null ? null : pp, k, ps, scalars[0],
                 scalars[1], learningRateValue, pf, overwriteCount ? 1 : 0, fused ? 1 : 0, pu, pso, out countOut);
         if (status < 0) throw Tensor.Failure($"optimiser step ({rule})", [.. grads, count]);

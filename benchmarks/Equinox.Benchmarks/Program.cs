@@ -14,10 +14,11 @@ Console.Error.WriteLine("""
     usage: Equinox.Benchmarks <mode> [options]
       ops [--iters N] [--repeats R] [--warmup W] [--warmup-ms MS] [--rounds K] [--case NAME] [--impl cs,cpp,py]
                  relu(matmul(x, w) + b) with and without autograd, timed in C#, raw LibTorch C++ and PyTorch side by side.
-      step [--steps N] [--repeats R] [--rounds K] [--warmup-ms MS] [--threads T] [--model small,wide] [--impl cs-jit,cs,cpp,py]
-           [--count-calls] [--no-phases] [--json PATH]
-                 SGD training steps of a small and a wide MLP: C# with FilterJit and donation, C# without, LibTorch C++
-                 (torch::nn + torch::optim::SGD) and PyTorch eager, side by side; results also as JSON in benchmarks/results.
+      step [--optimizer sgd|adam] [--steps N] [--repeats R] [--rounds K] [--warmup-ms MS] [--threads T] [--model small,wide,deep]
+           [--impl cs-jit,cs,cpp,py,py-foreach] [--count-calls] [--no-phases] [--json PATH]
+                 SGD or Adam training steps of a small, a wide and a 50-layer MLP: C# with FilterJit and donation, C# without,
+                 LibTorch C++ (torch::nn + torch::optim) and PyTorch eager (Adam also with foreach=True), side by side;
+                 results also as JSON in benchmarks/results.
       overhead [iterations]
                  the binding's own cost per op (a near-free native op, Alias, in and out of scopes).
       trees [--iters N]

@@ -6,7 +6,7 @@ namespace Equinox.Benchmarks;
 
 /// <summary>Options of the step benchmark (passed on to the C++ and Python programs as flags).</summary>
 internal sealed record StepOptions(int? Steps, int Repeats, int Rounds, int WarmupMilliseconds, int Threads,
-    IReadOnlyList<StepModel> Models, IReadOnlySet<string> Implementations, string? Json, bool CountCalls, bool Phases)
+    IReadOnlyList<StepModel> Models, IReadOnlySet<string> Implementations, string Optimizer, string? Json, bool CountCalls, bool Phases)
 {
     public int StepsFor(StepModel model) => Steps ?? model.DefaultSteps;
 
@@ -14,8 +14,8 @@ internal sealed record StepOptions(int? Steps, int Repeats, int Rounds, int Warm
     [
         "--data", dataDirectory,
         "--model", string.Join(",", Models.Select(m => m.Name)),
-        "--steps-small", StepsFor(StepModel.All[0]).ToString(CultureInfo.InvariantCulture),
-        "--steps-wide", StepsFor(StepModel.All[1]).ToString(CultureInfo.InvariantCulture),
+        "--steps", string.Join(",", Models.Select(m => StepsFor(m).ToString(CultureInfo.InvariantCulture))),
+        "--optimizer", Optimizer,
         "--repeats", Repeats.ToString(CultureInfo.InvariantCulture),
         "--warmup-ms", WarmupMilliseconds.ToString(CultureInfo.InvariantCulture),
         "--threads", Threads.ToString(CultureInfo.InvariantCulture),
@@ -23,19 +23,19 @@ internal sealed record StepOptions(int? Steps, int Repeats, int Rounds, int Warm
 }
 
 /// <summary>
-/// The training-step benchmark: SGD steps of a small and a wide MLP four ways (C# with FilterJit and donation, C#
-/// without FilterJit, LibTorch C++ with torch::nn and torch::optim, PyTorch eager with torch.optim), from the same
-/// initial weights and data, taking turns <c>--rounds</c> times. Checks that the four agree on the loss after 100
+/// The training-step benchmark: SGD or Adam steps of a small, a wide and a deep MLP four ways (C# with FilterJit and
+/// donation, C# without FilterJit, LibTorch C++ with torch::nn and torch::optim, PyTorch eager with torch.optim, and
+/// for Adam also torch.optim's foreach=True variant), from the same initial weights and data, taking turns <c>--rounds</c> times. Checks that the four agree on the loss after 100
 /// steps, and prints per model the median µs per step (wall and thread CPU), minor page faults per step, the BLAS each
 /// process mapped and the native calls per C# step; writes the same as JSON under benchmarks/results/.
 /// </summary>
 internal static class StepBenchmark
 {
-    private static readonly string[] Order = ["cs-jit", "cs", "cpp", "py"];
+    private static readonly string[] Order = ["cs-jit", "cs", "cpp", "py", "py-foreach"];
 
     private static readonly Dictionary<string, string> Titles = new()
     {
-        ["cs-jit"] = "C# FilterJit+donate", ["cs"] = "C# no FilterJit", ["cpp"] = "C++ torch::nn+optim", ["py"] = "PyTorch eager",
+        ["cs-jit"] = "C# FilterJit+donate", ["cs"] = "C# no FilterJit", ["cpp"] = "C++ torch::nn+optim", ["py"] = "PyTorch eager", ["py-foreach"] = "PyTorch foreach=True",
     };
 
     /// <summary>Relative difference allowed between the implementations' losses after 100 steps.</summary>
@@ -70,7 +70,7 @@ internal static class StepBenchmark
 
         Console.WriteLine($"LibTorch {Torch.Version}, intra-op threads {options.Threads}, float32 CPU, {Environment.ProcessorCount} cores; " +
                           $"{options.Repeats} repeats x {options.Rounds} rounds, after 100 steps and at least {options.WarmupMilliseconds} ms of warm-up");
-        foreach (var m in options.Models) Console.WriteLine($"  {m.Name}: {m.Describe}; {options.StepsFor(m)} steps per repeat");
+        foreach (var m in options.Models) Console.WriteLine($"  {m.Name}: {m.Describe(options.Optimizer)}; {options.StepsFor(m)} steps per repeat");
 
         var results = new Dictionary<(string Impl, string Model), List<StepTimings>>();
         var blas = new Dictionary<string, string>();
@@ -84,14 +84,15 @@ internal static class StepBenchmark
                 if (impl is "cs-jit" or "cs")
                 {
                     measured = options.Models.ToDictionary(m => m.Name,
-                        m => StepLoop.Run(impl, data[m.Name], options.StepsFor(m), options.Repeats, options.WarmupMilliseconds));
+                        m => StepLoop.Run(impl, data[m.Name], options.Optimizer, options.StepsFor(m), options.Repeats, options.WarmupMilliseconds));
                     blas[impl] = StepLoop.Blas ?? "none";
                 }
                 else
                 {
                     (measured, var mapped) = impl == "cpp"
                         ? RunChild(native!, options.ChildArguments(dataDirectory))
-                        : RunChild(python, [Path.Combine(root, "benchmarks", "python", "step_loop.py"), .. options.ChildArguments(dataDirectory)]);
+                        : RunChild(python, [Path.Combine(root, "benchmarks", "python", "step_loop.py"), .. options.ChildArguments(dataDirectory),
+                            .. (impl == "py-foreach" ? new[] { "--foreach" } : [])]);
                     blas[impl] = mapped;
                 }
                 foreach (var (model, timings) in measured)
@@ -103,7 +104,7 @@ internal static class StepBenchmark
         }
 
         var csImpls = new[] { "cs-jit", "cs" }.Where(options.Implementations.Contains).ToArray();
-        var calls = options.CountCalls && csImpls.Length > 0 ? StepCalls.Count(root, csImpls, options.Models) : [];
+        var calls = options.CountCalls && csImpls.Length > 0 ? StepCalls.Count(root, csImpls, options.Models, options.Optimizer) : [];
 
         var phases = new Dictionary<(string Impl, string Model), (string Phase, double Microseconds)[]>();
         if (options.Phases)
@@ -111,7 +112,7 @@ internal static class StepBenchmark
                 foreach (var m in options.Models)
                 {
                     Console.Error.WriteLine($"phases: {impl} {m.Name}");
-                    phases[(impl, m.Name)] = StepLoop.Phases(impl, data[m.Name], options.StepsFor(m), options.WarmupMilliseconds).Means;
+                    phases[(impl, m.Name)] = StepLoop.Phases(impl, data[m.Name], options.Optimizer, options.StepsFor(m), options.WarmupMilliseconds).Means;
                 }
 
         bool agree = true;
@@ -119,7 +120,7 @@ internal static class StepBenchmark
         foreach (var m in options.Models)
         {
             Console.WriteLine();
-            Console.WriteLine($"{m.Name}: {m.Describe}");
+            Console.WriteLine($"{m.Name}: {m.Describe(options.Optimizer)}");
             var rows = new List<string[]>();
             var entries = new Dictionary<string, object?>();
             double? Stat(string impl, Func<StepTimings, double[]> pick) =>
@@ -147,7 +148,7 @@ internal static class StepBenchmark
             PrintTable(["implementation", "wall µs/step", "CPU µs/step", "faults/step", "loss after 100", "rel. diff", "native calls/step"], rows);
 
             var ratios = new Dictionary<string, object?>();
-            foreach (var (other, label) in new[] { ("cpp", "C#-jit/C++"), ("cs", "C#-jit/C#-nojit"), ("py", "C#-jit/Python") })
+            foreach (var (other, label) in new[] { ("cpp", "C#-jit/C++"), ("cs", "C#-jit/C#-nojit"), ("py", "C#-jit/Python"), ("py-foreach", "C#-jit/Py-foreach") })
             {
                 double? Ratio(Func<StepTimings, double[]> pick) => Stat("cs-jit", pick) is { } a && Stat(other, pick) is { } b ? a / b : null;
                 var (wallRatio, cpuRatio) = (Ratio(t => t.Wall), Ratio(t => t.Cpu));
@@ -176,7 +177,7 @@ internal static class StepBenchmark
             report.Add(new Dictionary<string, object?>
             {
                 ["phases_us_per_step"] = phaseReport,
-                ["model"] = m.Name, ["description"] = m.Describe, ["steps_per_repeat"] = options.StepsFor(m),
+                ["model"] = m.Name, ["description"] = m.Describe(options.Optimizer), ["steps_per_repeat"] = options.StepsFor(m),
                 ["implementations"] = entries, ["ratios"] = ratios,
             });
         }
@@ -192,10 +193,10 @@ internal static class StepBenchmark
             : $"ERROR: the losses after 100 steps differ by more than {LossTolerance:0e+0} relative (see the tables above)");
 
         var json = options.Json ?? Path.Combine(root, "benchmarks", "results",
-            $"step-{DateTime.UtcNow.ToString("yyyyMMdd-HHmm", CultureInfo.InvariantCulture)}.json");
+            $"step-{options.Optimizer}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmm", CultureInfo.InvariantCulture)}.json");
         WriteJson(json, new Dictionary<string, object?>
         {
-            ["mode"] = "step", ["command"] = "step " + string.Join(' ', args), ["date_utc"] = DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture),
+            ["mode"] = "step", ["optimizer"] = options.Optimizer, ["command"] = "step " + string.Join(' ', args), ["date_utc"] = DateTime.UtcNow.ToString("u", CultureInfo.InvariantCulture),
             ["libtorch"] = Torch.Version, ["threads"] = options.Threads, ["cores"] = Environment.ProcessorCount,
             ["repeats"] = options.Repeats, ["rounds"] = options.Rounds, ["warmup_ms"] = options.WarmupMilliseconds,
             ["losses_agree"] = agree, ["loss_tolerance"] = LossTolerance, ["models"] = report,
@@ -210,10 +211,10 @@ internal static class StepBenchmark
     {
         int? steps = null;
         int repeats = 5, rounds = 2, warmupMilliseconds = 1000, threads = 1;
-        string? json = null;
+        string? json = null, optimizer = "sgd";
         bool countCalls = false, phases = true;
-        IReadOnlyList<StepModel> models = StepModel.All;
-        var implementations = new HashSet<string>(Order);
+        IReadOnlyList<StepModel> models = [.. StepModel.All.Where(m => m.Name != "deep")];
+        HashSet<string>? implementations = null;
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -229,11 +230,16 @@ internal static class StepBenchmark
                 case "--json": json = Path.GetFullPath(Value()); break;
                 case "--count-calls": countCalls = true; break;
                 case "--no-phases": phases = false; break;
+                case "--optimizer":
+                    optimizer = Value();
+                    if (!StepModel.Optimizers.Contains(optimizer))
+                        throw new ArgumentException($"--optimizer takes {string.Join(" or ", StepModel.Optimizers)}, not '{optimizer}'.");
+                    break;
                 case "--model":
                     var names = Value().Split(',', StringSplitOptions.RemoveEmptyEntries);
                     models = [.. StepModel.All.Where(m => names.Contains(m.Name))];
                     if (names.Length == 0 || models.Count != names.Distinct().Count())
-                        throw new ArgumentException($"--model takes small, wide or small,wide, not '{args[i]}'.");
+                        throw new ArgumentException($"--model takes a comma-separated subset of {string.Join(",", StepModel.All.Select(m => m.Name))}, not '{args[i]}'.");
                     break;
                 case "--impl":
                     implementations = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries)];
@@ -241,10 +247,14 @@ internal static class StepBenchmark
                         throw new ArgumentException($"--impl takes a comma-separated subset of {string.Join(",", Order)}, not '{args[i]}'.");
                     break;
                 default:
-                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --steps --repeats --rounds --warmup-ms --threads --model --impl --count-calls --no-phases --json.");
+                    throw new ArgumentException($"Unknown option '{args[i]}'. Options: --steps --repeats --rounds --warmup-ms --threads --model --impl --optimizer --count-calls --no-phases --json.");
             }
         }
-        return new StepOptions(steps, repeats, rounds, warmupMilliseconds, threads, models, implementations, json, countCalls, phases);
+        // torch.optim.SGD without momentum has no foreach path to compare with: py-foreach runs with Adam only.
+        implementations ??= [.. Order.Where(impl => impl != "py-foreach" || optimizer == "adam")];
+        if (implementations.Contains("py-foreach") && optimizer != "adam")
+            throw new ArgumentException("--impl py-foreach needs --optimizer adam (it is torch.optim.Adam(foreach=True)).");
+        return new StepOptions(steps, repeats, rounds, warmupMilliseconds, threads, models, implementations, optimizer, json, countCalls, phases);
     }
 
     private static (Dictionary<string, StepTimings> Results, string Blas) RunChild(string program, string[] arguments)

@@ -12,12 +12,12 @@ namespace Equinox.Benchmarks;
 internal static class StepCalls
 {
     /// <summary>Native calls per step by (implementation, model); empty, with the reason on stderr, when they cannot be counted.</summary>
-    public static Dictionary<(string Impl, string Model), double> Count(string root, IEnumerable<string> impls, IEnumerable<StepModel> models)
+    public static Dictionary<(string Impl, string Model), double> Count(string root, IEnumerable<string> impls, IEnumerable<StepModel> models, string optimizer)
     {
         var counts = new Dictionary<(string Impl, string Model), double>();
         var script = Path.Combine(root, "benchmarks", "count-step-calls.sh");
         Console.Error.WriteLine("counting native calls per C# step (uprobes + perf stat)");
-        var (exit, output) = OpsBenchmark.Execute(script, [string.Join(",", impls), string.Join(",", models.Select(m => m.Name))]);
+        var (exit, output) = OpsBenchmark.Execute(script, [string.Join(",", impls), string.Join(",", models.Select(m => m.Name)), optimizer]);
         foreach (var line in output.Split('\n'))
         {
             // EQX_CALLS <impl> <model> <calls per step>
@@ -30,12 +30,12 @@ internal static class StepCalls
         return counts;
     }
 
-    /// <summary>The child: <c>step-calls &lt;impl&gt; &lt;model&gt; &lt;steps&gt;</c> runs that many steps and exits.</summary>
+    /// <summary>The child: <c>step-calls &lt;impl&gt; &lt;model&gt; &lt;steps&gt; [optimizer]</c> runs that many steps and exits.</summary>
     public static int RunChild(string[] args)
     {
         Torch.NumThreads = 1;
         var data = StepData.Create(StepModel.All.Single(m => m.Name == args[1]));
-        var step = StepLoop.MakeStep(args[0], data);
+        var step = StepLoop.MakeStep(args[0], data, args.Length > 3 ? args[3] : "sgd");
         var model = data.CopyOfInitial();
         for (int i = 0, n = int.Parse(args[2], CultureInfo.InvariantCulture); i < n; i++) model = step(model);
         foreach (var t in Eqx.Leaves(model)) t.Dispose();

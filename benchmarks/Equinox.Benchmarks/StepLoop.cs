@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Equinox.Nn;
+using Equinox.Optim;
 using Equinox.Tensors;
 
 namespace Equinox.Benchmarks;
@@ -11,7 +12,7 @@ internal sealed record StepTimings(double[] Wall, double[] Cpu, double[] Faults,
 /// Timestamps at the edges of a C# step's phases, summed over steps: <b>grad setup</b> (from the step body's start to
 /// the loss function's: FilterValueAndGrad partitioning the model and marking its leaves as requiring grad),
 /// <b>forward</b> (the loss function: the MLP and the loss), <b>backward</b> (from the loss to FilterValueAndGrad's
-/// return: autograd and the gradient tree), <b>update</b> (<c>g * -lr</c> over the tree and ApplyUpdates) and
+/// return: autograd and the gradient tree), <b>update</b> (the optimiser's Step: its update and ApplyUpdates) and
 /// <b>bookkeeping</b> (the rest of the call: FilterJit's cache key, scope and donation, or the plain step's scope and
 /// disposing the old model).
 /// </summary>
@@ -52,13 +53,16 @@ internal static class StepLoop
     public static string? Blas { get; private set; }
 
     /// <summary>
-    /// Builds the step of implementation <paramref name="impl"/> (<c>cs-jit</c> or <c>cs</c>) for one model. With a
-    /// <paramref name="clock"/>, the step also stamps the time at the edges of its phases (a few Stopwatch reads).
+    /// Builds the step of implementation <paramref name="impl"/> (<c>cs-jit</c> or <c>cs</c>) for one model, with the
+    /// library's optimiser <paramref name="optimizer"/> (its state is kept by the returned function, made on the first
+    /// call). With a <paramref name="clock"/>, the step also stamps the time at the edges of its phases.
     /// </summary>
-    public static Func<Mlp, Mlp> MakeStep(string impl, StepData data, PhaseClock? clock = null)
+    public static Func<Mlp, Mlp> MakeStep(string impl, StepData data, string optimizer, PhaseClock? clock = null)
     {
         var spec = data.Model;
         var (x, y) = (data.X, data.Y);
+        var opt = StepModel.Optimizer(optimizer);
+        OptimizerState<Mlp>? state = null;
         var valueAndGrad = clock is null
             ? Eqx.FilterValueAndGrad((Mlp m, Tensor xs, Tensor ys) => spec.Loss(m, xs, ys))
             : Eqx.FilterValueAndGrad((Mlp m, Tensor xs, Tensor ys) =>
@@ -68,41 +72,44 @@ internal static class StepLoop
                 clock.ForwardEnd = Stopwatch.GetTimestamp();
                 return loss;
             });
+        (Mlp, OptimizerState<Mlp>) Body(Mlp m, OptimizerState<Mlp> s, Tensor xs, Tensor ys)
+        {
+            if (clock is not null) clock.BodyStart = Stopwatch.GetTimestamp();
+            var (_, grads) = valueAndGrad(m, xs, ys);
+            if (clock is not null) clock.GradientEnd = Stopwatch.GetTimestamp();
+            var result = opt.Step(m, grads, s);
+            if (clock is not null) clock.UpdateEnd = Stopwatch.GetTimestamp();
+            return result;
+        }
         if (impl == "cs-jit")
         {
-            var jitted = Eqx.FilterJit((Mlp m, Tensor xs, Tensor ys) =>
-            {
-                if (clock is not null) clock.BodyStart = Stopwatch.GetTimestamp();
-                var (_, grads) = valueAndGrad(m, xs, ys);
-                if (clock is not null) clock.GradientEnd = Stopwatch.GetTimestamp();
-                var next = Eqx.ApplyUpdates(m, Eqx.TreeMap(grads, g => g * -StepModel.LearningRate));
-                if (clock is not null) clock.UpdateEnd = Stopwatch.GetTimestamp();
-                return next;
-            }, donate: Donate.Arg1);
-            if (clock is null) return model => jitted.Invoke(model, x, y);
+            var jitted = Eqx.FilterJit<Mlp, OptimizerState<Mlp>, Tensor, Tensor, (Mlp, OptimizerState<Mlp>)>(Body, donate: Donate.Arg1 | Donate.Arg2);
             return model =>
             {
-                long start = Stopwatch.GetTimestamp();
-                var next = jitted.Invoke(model, x, y);
-                clock.Record(start, Stopwatch.GetTimestamp());
+                state ??= opt.Init(model);
+                long start = clock is null ? 0 : Stopwatch.GetTimestamp();
+                (var next, state) = jitted.Invoke(model, state, x, y);
+                clock?.Record(start, Stopwatch.GetTimestamp());
                 return next;
             };
         }
         return model =>
         {
+            state ??= opt.Init(model);
             long start = clock is null ? 0 : Stopwatch.GetTimestamp();
             Mlp next;
+            OptimizerState<Mlp> nextState;
             using (var scope = Torch.Scope())
             {
-                if (clock is not null) clock.BodyStart = Stopwatch.GetTimestamp();
-                var (_, grads) = valueAndGrad(model, x, y);
-                if (clock is not null) clock.GradientEnd = Stopwatch.GetTimestamp();
-                next = Eqx.ApplyUpdates(model, Eqx.TreeMap(grads, g => g * -StepModel.LearningRate));
-                if (clock is not null) clock.UpdateEnd = Stopwatch.GetTimestamp();
+                (next, nextState) = Body(model, state, x, y);
                 scope.MoveOut(Eqx.Leaves(next));
+                scope.MoveOut(Eqx.Leaves(nextState));
             }
-            // The old model is done with; free it now rather than leave it to the GC (what donation does for cs-jit).
-            foreach (var t in Eqx.Leaves(model)) t.Dispose();
+            // The old model and state are done with; free them now rather than leave them to the GC (what donation
+            // does for cs-jit).
+            var kept = new HashSet<Tensor>(Eqx.Leaves(next).Concat(Eqx.Leaves(nextState)), ReferenceEqualityComparer.Instance);
+            foreach (var t in Eqx.Leaves(model).Concat(Eqx.Leaves(state))) if (!kept.Contains(t)) t.Dispose();
+            state = nextState;
             clock?.Record(start, Stopwatch.GetTimestamp());
             return next;
         };
@@ -112,10 +119,10 @@ internal static class StepLoop
     /// The phase breakdown of a C# step: <paramref name="steps"/> steps with a <see cref="PhaseClock"/>, after 100
     /// steps and <paramref name="warmupMilliseconds"/> of warm-up; mean wall µs per step of each phase.
     /// </summary>
-    public static PhaseClock Phases(string impl, StepData data, int steps, int warmupMilliseconds)
+    public static PhaseClock Phases(string impl, StepData data, string optimizer, int steps, int warmupMilliseconds)
     {
         var clock = new PhaseClock();
-        var step = MakeStep(impl, data, clock);
+        var step = MakeStep(impl, data, optimizer, clock);
         var model = data.CopyOfInitial();
         long warmStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < 100 || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < warmupMilliseconds; i++) model = step(model);
@@ -129,9 +136,9 @@ internal static class StepLoop
     /// 100 steps from the initial weights, the loss they leave, warm-up steps for at least
     /// <paramref name="warmupMilliseconds"/>, then <paramref name="repeats"/> timed blocks of <paramref name="steps"/>.
     /// </summary>
-    public static StepTimings Run(string impl, StepData data, int steps, int repeats, int warmupMilliseconds)
+    public static StepTimings Run(string impl, StepData data, string optimizer, int steps, int repeats, int warmupMilliseconds)
     {
-        var step = MakeStep(impl, data);
+        var step = MakeStep(impl, data, optimizer);
         var model = data.CopyOfInitial();
         model = step(model);
         Blas ??= MappedBlas();

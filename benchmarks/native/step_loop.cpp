@@ -1,13 +1,13 @@
 // The training-step benchmark in LibTorch C++, written in LibTorch's own idiom: torch::nn::Sequential of Linear and
-// ReLU modules, torch::optim::SGD, then zero_grad / forward / loss / backward / step per iteration. Same models, data,
+// ReLU modules, torch::optim::SGD or torch::optim::Adam, then zero_grad / forward / loss / backward / step per iteration. Same models, data,
 // step counts and output format as benchmarks/python/step_loop.py and the C# steps in
 // benchmarks/Equinox.Benchmarks/StepLoop.cs.
 //
-//   step_loop --data DIR [--model small,wide] [--steps-small N] [--steps-wide N] [--repeats R] [--warmup-ms MS]
-//             [--threads T]
+//   step_loop --data DIR [--model small,wide,deep] [--steps N,N,N] [--optimizer sgd|adam] [--repeats R]
+//             [--warmup-ms MS] [--threads T]
 //
 // DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial weights [out, in] and biases of each
-// Linear layer, then the inputs x and the targets y. Each model: 100 steps from the initial weights, then the loss of
+// Linear layer, then the inputs x and the targets y. --steps gives the steps per repeat of each model, in order. Each model: 100 steps from the initial weights, then the loss of
 // the model they leave (printed, so the driver can check the four implementations agree); more steps until at least
 // MS ms have passed; then R timed blocks of N steps.
 //
@@ -25,6 +25,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -91,13 +92,13 @@ struct Timing {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int64_t steps_small = 2000, steps_wide = 200, repeats = 5, warmup_ms = 1000, threads = 1;
-  std::string data, models = "small,wide";
+  int64_t repeats = 5, warmup_ms = 1000, threads = 1;
+  std::string data, models = "small,wide", steps_list = "2000,200", optimizer_name = "sgd";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--data")) data = argv[i + 1];
     else if (!std::strcmp(argv[i], "--model")) models = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--steps-small")) steps_small = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--steps-wide")) steps_wide = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--steps")) steps_list = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--optimizer")) optimizer_name = argv[i + 1];
     else if (!std::strcmp(argv[i], "--repeats")) repeats = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--warmup-ms")) warmup_ms = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoll(argv[i + 1]);
@@ -114,33 +115,47 @@ int main(int argc, char** argv) {
   at::set_num_threads((int)threads);
   std::printf("EQX_INFO cpp torch=%s threads=%d\n", TORCH_VERSION, at::get_num_threads());
 
-  std::stringstream list(models);
-  std::string name;
+  if (optimizer_name != "sgd" && optimizer_name != "adam") {
+    std::fprintf(stderr, "--optimizer takes sgd or adam, not %s\n", optimizer_name.c_str());
+    return 2;
+  }
+  std::stringstream list(models), steps_of(steps_list);
+  std::string name, steps_text;
   while (std::getline(list, name, ',')) {
-    const bool wide = name == "wide";
-    const int64_t steps = wide ? steps_wide : steps_small;
+    if (!std::getline(steps_of, steps_text, ',')) {
+      std::fprintf(stderr, "--steps needs one count per model\n");
+      return 2;
+    }
+    const bool cross_entropy = name == "wide";
+    const int64_t steps = std::atoll(steps_text.c_str());
     auto tensors = read_tensors(data + "/" + name + ".bin");
-    const auto x = tensors[6], y = tensors[7];
+    const size_t n_params = tensors.size() - 2;
+    const auto x = tensors[n_params], y = tensors[n_params + 1];
 
-    torch::nn::Sequential model(
-        torch::nn::Linear(tensors[0].size(1), tensors[0].size(0)), torch::nn::ReLU(),
-        torch::nn::Linear(tensors[2].size(1), tensors[2].size(0)), torch::nn::ReLU(),
-        torch::nn::Linear(tensors[4].size(1), tensors[4].size(0)));
+    torch::nn::Sequential model;
+    for (size_t p = 0; p < n_params; p += 2) {
+      if (p > 0) model->push_back(torch::nn::ReLU());
+      model->push_back(torch::nn::Linear(tensors[p].size(1), tensors[p].size(0)));
+    }
     {
       torch::NoGradGuard no_grad;
       auto parameters = model->parameters();  // weight, bias of each Linear, in order
       for (size_t p = 0; p < parameters.size(); p++) parameters[p].copy_(tensors[p]);
     }
-    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01));
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    if (optimizer_name == "adam")
+      optimizer = std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
+    else
+      optimizer = std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.01));
 
     auto loss_of = [&](const torch::Tensor& out) {
-      return wide ? torch::nn::functional::cross_entropy(out, y) : torch::mse_loss(out, y);
+      return cross_entropy ? torch::nn::functional::cross_entropy(out, y) : torch::mse_loss(out, y);
     };
     auto step = [&]() {
-      optimizer.zero_grad();
+      optimizer->zero_grad();
       auto loss = loss_of(model->forward(x));
       loss.backward();
-      optimizer.step();
+      optimizer->step();
     };
 
     for (int i = 0; i < 100; i++) step();
@@ -160,13 +175,13 @@ int main(int argc, char** argv) {
       using clock = std::chrono::steady_clock;
       for (int64_t i = 0; i < steps; i++) {
         auto t0 = clock::now();
-        optimizer.zero_grad();
+        optimizer->zero_grad();
         auto t1 = clock::now();
         auto loss = loss_of(model->forward(x));
         auto t2 = clock::now();
         loss.backward();
         auto t3 = clock::now();
-        optimizer.step();
+        optimizer->step();
         auto t4 = clock::now();
         const clock::time_point edges[5] = {t0, t1, t2, t3, t4};
         for (int k = 0; k < 4; k++) sums[k] += std::chrono::duration<double, std::micro>(edges[k + 1] - edges[k]).count();

@@ -1,9 +1,9 @@
 """The training-step benchmark in PyTorch eager, in PyTorch's own idiom: nn.Sequential of nn.Linear and nn.ReLU,
-torch.optim.SGD, then zero_grad / forward / loss / backward / step per iteration. Same models, data, step counts and
+torch.optim.SGD or torch.optim.Adam (with --foreach, Adam's multi-tensor path), then zero_grad / forward / loss / backward / step per iteration. Same models, data, step counts and
 output format as benchmarks/native/step_loop.cpp and the C# steps in benchmarks/Equinox.Benchmarks/StepLoop.cs.
 
-    /usr/bin/python3 step_loop.py --data DIR [--model small,wide] [--steps-small N] [--steps-wide N] [--repeats R]
-                                  [--warmup-ms MS] [--threads T]
+    /usr/bin/python3 step_loop.py --data DIR [--model small,wide,deep] [--steps N,N,N] [--optimizer sgd|adam]
+                                  [--foreach] [--repeats R] [--warmup-ms MS] [--threads T]
 
 DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial weights [out, in] and biases of each
 Linear layer, then the inputs x and the targets y. Each model: 100 steps from the initial weights, then the loss of
@@ -60,17 +60,23 @@ def minor_faults():
     return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
 
 
-def run_model(name, data, steps, repeats, warmup_ms):
-    wide = name == "wide"
+def run_model(name, data, steps, repeats, warmup_ms, optimizer_name, foreach):
     tensors = read_tensors(os.path.join(data, f"{name}.bin"))
-    x, y = tensors[6], tensors[7]
-    layers = [torch.nn.Linear(w.shape[1], w.shape[0]) for w in tensors[0:6:2]]
-    model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
+    params, (x, y) = tensors[:-2], tensors[-2:]
+    modules = []
+    for w in params[0::2]:
+        if modules:
+            modules.append(torch.nn.ReLU())
+        modules.append(torch.nn.Linear(w.shape[1], w.shape[0]))
+    model = torch.nn.Sequential(*modules)
     with torch.no_grad():
-        for p, t in zip(model.parameters(), tensors[:6]):  # weight, bias of each Linear, in order
+        for p, t in zip(model.parameters(), params):  # weight, bias of each Linear, in order
             p.copy_(t)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = F.cross_entropy if wide else F.mse_loss
+    if optimizer_name == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=foreach)
+    else:
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = F.cross_entropy if name == "wide" else F.mse_loss
 
     def step():
         optimizer.zero_grad()
@@ -105,8 +111,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", default="small,wide")
-    parser.add_argument("--steps-small", type=int, default=2000)
-    parser.add_argument("--steps-wide", type=int, default=200)
+    parser.add_argument("--steps", default="2000,200")
+    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    parser.add_argument("--foreach", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup-ms", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
@@ -114,9 +121,11 @@ def main():
 
     torch.set_num_threads(args.threads)
     print(f"EQX_INFO python torch={torch.__version__} threads={torch.get_num_threads()}", flush=True)
-    for name in args.model.split(","):
-        steps = args.steps_wide if name == "wide" else args.steps_small
-        run_model(name, args.data, steps, args.repeats, args.warmup_ms)
+    names, steps = args.model.split(","), [int(n) for n in args.steps.split(",")]
+    if len(steps) != len(names):
+        parser.error("--steps needs one count per model")
+    for name, n in zip(names, steps):
+        run_model(name, args.data, n, args.repeats, args.warmup_ms, args.optimizer, args.foreach)
     print(f"EQX_BLAS {mapped_blas()}", flush=True)
 
 

@@ -39,9 +39,9 @@ struct StepScalars {
 
 // The rules. `g` is the gradient, `p` the parameter (read only when weight decay needs it), `s` the slots, updated in
 // place; the result is the update that ApplyUpdates adds to the parameter. Hyperparameters `h` in each rule's order.
-template <class V, class S>
-V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
-  const double momentum = h[0], weight_decay = h[2];
+template <class V, class S, class H>
+V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+  const H momentum = h[0], weight_decay = h[2];
   const bool nesterov = h[3] != 0;
   if (weight_decay != 0) g = g + p * weight_decay;
   if (momentum != 0) {
@@ -51,9 +51,9 @@ V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
   return g * (-k.lr);
 }
 
-template <class V, class S>
-V adam(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
-  const double beta1 = h[0], beta2 = h[1], eps = h[2], weight_decay = h[3];
+template <class V, class S, class H>
+V adam(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+  const H beta1 = h[0], beta2 = h[1], eps = h[2], weight_decay = h[3];
   const bool decoupled = h[4] != 0;  // AdamW
   if (weight_decay != 0 && !decoupled) g = g + p * weight_decay;
   s[0] = s[0] * beta1 + g * (1 - beta1);
@@ -63,9 +63,9 @@ V adam(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
   return update;
 }
 
-template <class V, class S>
-V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
-  const double alpha = h[0], eps = h[1], weight_decay = h[2], momentum = h[3];
+template <class V, class S, class H>
+V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+  const H alpha = h[0], eps = h[1], weight_decay = h[2], momentum = h[3];
   const bool centered = h[4] != 0;
   if (weight_decay != 0) g = g + p * weight_decay;
   s[0] = s[0] * alpha + g * g * (1 - alpha);
@@ -84,31 +84,39 @@ V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
   return step * (-k.lr);
 }
 
-template <class V, class S>
-V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
-  const double weight_decay = h[1], eps = h[2];
+template <class V, class S, class H>
+V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+  const H weight_decay = h[1], eps = h[2];
   if (weight_decay != 0) g = g + p * weight_decay;
   s[0] = s[0] + g * g;
   return g / (sqrt(s[0]) + eps) * (-k.a);
 }
 
-template <class V, class S>
-V lion(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
-  const double beta1 = h[0], beta2 = h[1], weight_decay = h[2];
+template <class V, class S, class H>
+V lion(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+  const H beta1 = h[0], beta2 = h[1], weight_decay = h[2];
   V direction = sign_of(s[0] * beta1 + g * (1 - beta1));
   s[0] = s[0] * beta2 + g * (1 - beta2);
   if (weight_decay != 0) direction = direction + p * weight_decay;
   return direction * (-k.lr);
 }
 
-template <class V, class S>
-V apply_rule(int32_t kind, const V& g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+template <int K, class V, class S, class H>
+inline V rule(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+  if constexpr (K == kSgd) return sgd<V, S, H>(g, p, s, k, h);
+  else if constexpr (K == kAdam) return adam<V, S, H>(g, p, s, k, h);
+  else if constexpr (K == kRmsProp) return rmsprop<V, S, H>(g, p, s, k, h);
+  else if constexpr (K == kAdagrad) return adagrad<V, S, H>(g, p, s, k, h);
+  else return lion<V, S, H>(g, p, s, k, h);
+}
+
+Tensor apply_rule(int32_t kind, const Tensor& g, const Tensor& p, Tensor* s, const StepScalars<Tensor>& k, const double* h) {
   switch (kind) {
-    case kSgd: return sgd<V, S>(g, p, s, k, h);
-    case kAdam: return adam<V, S>(g, p, s, k, h);
-    case kRmsProp: return rmsprop<V, S>(g, p, s, k, h);
-    case kAdagrad: return adagrad<V, S>(g, p, s, k, h);
-    case kLion: return lion<V, S>(g, p, s, k, h);
+    case kSgd: return rule<kSgd>(g, p, s, k, h);
+    case kAdam: return rule<kAdam>(g, p, s, k, h);
+    case kRmsProp: return rule<kRmsProp>(g, p, s, k, h);
+    case kAdagrad: return rule<kAdagrad>(g, p, s, k, h);
+    case kLion: return rule<kLion>(g, p, s, k, h);
   }
   throw std::runtime_error("unknown optimiser kind " + std::to_string(kind));
 }
@@ -138,7 +146,49 @@ StepScalars<S> step_scalars(int32_t kind, const double* h, const S& t, const S& 
   return k;
 }
 
-// The fused path: every element of one leaf in one pass.
+// The fused path: every element of one leaf in one pass. The rule, the number of slots and the element type are
+// template parameters and the hyperparameters are converted to the element type first, so the loop has no branch on
+// the optimiser and no double arithmetic, and the compiler vectorises it. Every access is at index i (a slot updated
+// in place is read, then written, at the same i), so iterations are independent: `ivdep` says so, since the compiler
+// cannot prove that the slot, update and gradient buffers do not overlap.
+constexpr int kMaxHyper = 8;
+
+template <int K, int NS, class T>
+void fused_range(int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
+                 const StepScalars<T> k, const T* h) {
+  const T* i0 = NS > 0 ? in[0] : nullptr; const T* i1 = NS > 1 ? in[1] : nullptr;
+  const T* i2 = NS > 2 ? in[2] : nullptr; const T* i3 = NS > 3 ? in[3] : nullptr;
+  T* o0 = NS > 0 ? out[0] : nullptr; T* o1 = NS > 1 ? out[1] : nullptr;
+  T* o2 = NS > 2 ? out[2] : nullptr; T* o3 = NS > 3 ? out[3] : nullptr;
+  T hh[kMaxHyper];
+  for (int j = 0; j < kMaxHyper; j++) hh[j] = h[j];
+#pragma GCC ivdep
+  for (int64_t i = begin; i < end; i++) {
+    T s[NS > 0 ? NS : 1] = {};  // NS = 0: no slot (the rule does not read one; zeroed for the compiler's sake)
+    if constexpr (NS > 0) s[0] = i0[i];
+    if constexpr (NS > 1) s[1] = i1[i];
+    if constexpr (NS > 2) s[2] = i2[i];
+    if constexpr (NS > 3) s[3] = i3[i];
+    up[i] = rule<K, T, T, T>(g[i], p ? p[i] : T(0), s, k, hh);
+    if constexpr (NS > 0) o0[i] = s[0];
+    if constexpr (NS > 1) o1[i] = s[1];
+    if constexpr (NS > 2) o2[i] = s[2];
+    if constexpr (NS > 3) o3[i] = s[3];
+  }
+}
+
+template <int K, class T>
+void fused_kind(int ns, int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
+                const StepScalars<T>& k, const T* h) {
+  switch (ns) {
+    case 0: return fused_range<K, 0, T>(begin, end, g, p, in, out, up, k, h);
+    case 1: return fused_range<K, 1, T>(begin, end, g, p, in, out, up, k, h);
+    case 2: return fused_range<K, 2, T>(begin, end, g, p, in, out, up, k, h);
+    case 3: return fused_range<K, 3, T>(begin, end, g, p, in, out, up, k, h);
+    default: return fused_range<K, 4, T>(begin, end, g, p, in, out, up, k, h);
+  }
+}
+
 template <class T>
 void fused_leaf(int32_t kind, const double* h, const StepScalars<double>& k64, const Tensor& g, const Tensor* p,
                 const std::vector<Tensor>& slots_in, const std::vector<Tensor>& slots_out, const Tensor& update) {
@@ -146,17 +196,20 @@ void fused_leaf(int32_t kind, const double* h, const StepScalars<double>& k64, c
   const T* gp = g.data_ptr<T>();
   const T* pp = p ? p->data_ptr<T>() : nullptr;
   const int ns = (int)slots_in.size();
-  const T* in[4];
-  T* out[4];
+  const T* in[4] = {};
+  T* out[4] = {};
   for (int j = 0; j < ns; j++) { in[j] = slots_in[j].data_ptr<T>(); out[j] = slots_out[j].data_ptr<T>(); }
   T* up = update.data_ptr<T>();
   const StepScalars<T> k{(T)k64.lr, (T)k64.a, (T)k64.b};
+  T hh[kMaxHyper];
+  for (int j = 0; j < kMaxHyper; j++) hh[j] = (T)h[j];
   at::parallel_for(0, n, 16384, [&](int64_t begin, int64_t end) {
-    T s[4];
-    for (int64_t i = begin; i < end; i++) {
-      for (int j = 0; j < ns; j++) s[j] = in[j][i];
-      up[i] = apply_rule<T, T>(kind, gp[i], pp ? pp[i] : T(0), s, k, h);
-      for (int j = 0; j < ns; j++) out[j][i] = s[j];
+    switch (kind) {
+      case kSgd: return fused_kind<kSgd, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
+      case kAdam: return fused_kind<kAdam, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
+      case kRmsProp: return fused_kind<kRmsProp, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
+      case kAdagrad: return fused_kind<kAdagrad, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
+      case kLion: return fused_kind<kLion, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
     }
   });
 }
@@ -177,7 +230,7 @@ double host_value(const Tensor& t) { return t.to(at::kCPU).item<double>(); }
 
 }  // namespace
 
-// One step of optimiser `kind` over `n` leaves. Leaf i has gradient grads[i] (null: the leaf is skipped, its update is
+// One step of optimiser `kind` over `n` leaves, with kMaxHyper hyperparameters at `hyper` (the rule's, then zeros). Leaf i has gradient grads[i] (null: the leaf is skipped, its update is
 // null and its slots are unchanged), parameter params[i] (read for weight decay; params may be null when no rule
 // reads it) and `slot_count` slots, slot j of leaf i at slots[j * n + i]. `count` is the 0-dim int64 number of steps
 // taken; `lr` a 0-dim tensor learning rate, or null for `lr_value`. overwrite[i] != 0 writes leaf i's new slots into
@@ -249,7 +302,7 @@ EQX_API int32_t eqx_optim_step(int32_t kind, const double* hyper, int32_t n, con
       StepScalars<Tensor> kd{k.lr.to(g.scalar_type()), k.a.to(g.scalar_type()), k.b.to(g.scalar_type())};
       Tensor s[4];
       for (int32_t j = 0; j < slot_count; j++) s[j] = in[j];
-      Tensor update = apply_rule<Tensor, Tensor>(kind, g, p ? *p : Tensor(), s, kd, hyper);
+      Tensor update = apply_rule(kind, g, p ? *p : Tensor(), s, kd, hyper);
       updates_out[i] = eqx::wrap(update);
       for (int32_t j = 0; j < slot_count; j++) {
         if (in_place) in[j].copy_(s[j]);
