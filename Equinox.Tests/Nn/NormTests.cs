@@ -183,6 +183,9 @@ public class NormTests
         var layer = new GroupNorm(2, 4);
         var e = Assert.Throws<ArgumentException>(() => layer.Forward(Tensor.Zeros(3, 5, 2)))!;
         Assert.That(e.Message, Does.StartWith("GroupNorm(2 groups, 4 channels) expects one example [4, ...] or a batch [N, 4, ...]; got f32[3,5,2]."));
+        var square = Tensor.Normal(Key.Create(7), [4, 4, 3]);
+        Assert.That(layer.Forward(square).ToArray<float>(), Is.EqualTo(layer.Forward(square.Unsqueeze(0)).Squeeze(0).ToArray<float>()),
+            "an input whose first dimension is the channel count reads as one example, even when it could be a batch");
         var sizes = Assert.Throws<ArgumentOutOfRangeException>(() => new GroupNorm(3, 4))!;
         Assert.That(sizes.Message, Does.StartWith("GroupNorm's 3 groups must divide its 4 channels."));
         var hole = Assert.Throws<TreeHoleException>(() => Eqx.Filter(layer, _ => false).Forward(Tensor.Zeros(4)))!;
