@@ -180,25 +180,42 @@ public sealed partial class GroupNorm : ILayer
         ChannelwiseAffine = channelwiseAffine;
     }
 
-    /// <summary>Normalises one example <c>[C, ...]</c> or a batch <c>[N, C, ...]</c>.</summary>
-    /// <exception cref="ArgumentException"><paramref name="x"/> has <see cref="Channels"/> neither first nor second.</exception>
+    /// <summary>
+    /// Normalises one example <c>[C, ...]</c>, as Equinox's layer. A batch <c>[N, C, ...]</c> goes through
+    /// <see cref="ForwardBatch"/> (or FilterVmap): the two cannot be told apart by shape when N = C, so the layer does
+    /// not guess.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is not <c>[C, ...]</c>.</exception>
     /// <exception cref="TreeHoleException">The weight or bias is null (a filtered tree).</exception>
     public Tensor Forward(Tensor x, Key? key = null)
+    {
+        Check(x, batched: false);
+        // LibTorch's group_norm wants a batch dimension.
+        using var batch = x.Unsqueeze(0);
+        using var y = Functional.GroupNorm(batch, Groups, Weight, Bias, Eps);
+        return y.Squeeze(0);
+    }
+
+    /// <summary>Normalises each example of a batch <c>[N, C, ...]</c> (one LibTorch call).</summary>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is not <c>[N, C, ...]</c>.</exception>
+    /// <exception cref="TreeHoleException">The weight or bias is null (a filtered tree).</exception>
+    public Tensor ForwardBatch(Tensor x)
+    {
+        Check(x, batched: true);
+        return Functional.GroupNorm(x, Groups, Weight, Bias, Eps);
+    }
+
+    private void Check(Tensor x, bool batched)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (ChannelwiseAffine && Weight is null) throw new TreeHoleException($"{nameof(GroupNorm)}.{nameof(Weight)}");
         if (ChannelwiseAffine && Bias is null) throw new TreeHoleException($"{nameof(GroupNorm)}.{nameof(Bias)}");
-        if (x.Rank >= 1 && x.Size(0) == Channels)
-        {
-            // One example: LibTorch's group_norm wants a batch dimension.
-            using var batch = x.Unsqueeze(0);
-            using var y = Functional.GroupNorm(batch, Groups, Weight, Bias, Eps);
-            return y.Squeeze(0);
-        }
-        if (x.Rank >= 2 && x.Size(1) == Channels) return Functional.GroupNorm(x, Groups, Weight, Bias, Eps);
-        throw new ArgumentException(
-            $"GroupNorm({Groups} groups, {Channels} channels) expects one example [{Channels}, ...] or a batch [N, {Channels}, ...]; got {x.Describe()}.",
-            nameof(x));
+        int axis = batched ? 1 : 0;
+        if (x.Rank <= axis || x.Size(axis) != Channels)
+            throw new ArgumentException(batched
+                ? $"GroupNorm({Groups} groups, {Channels} channels).ForwardBatch expects a batch [N, {Channels}, ...]; got {x.Describe()}."
+                : $"GroupNorm({Groups} groups, {Channels} channels) expects one example [{Channels}, ...]; got {x.Describe()}. For a batch [N, {Channels}, ...] call ForwardBatch.",
+                nameof(x));
     }
 }
 

@@ -37,10 +37,21 @@ public sealed partial class PReLU : ILayer
         NumParameters = (int)weight.Size(0);
     }
 
-    /// <summary>Applies the layer to any input (one shared slope), or to <c>[C, ...]</c> or <c>[N, C, ...]</c> (a slope per channel).</summary>
-    /// <exception cref="ArgumentException">The layer has a slope per channel and <paramref name="x"/> has that many channels neither first nor second.</exception>
+    /// <summary>
+    /// Applies the layer to any input (one shared slope), or to one example <c>[C, ...]</c> (a slope per channel). A
+    /// batch <c>[N, C, ...]</c> with a slope per channel goes through <see cref="ForwardBatch"/> (or FilterVmap): the
+    /// two cannot be told apart by shape when N = C, so the layer does not guess.
+    /// </summary>
+    /// <exception cref="ArgumentException">The layer has a slope per channel and <paramref name="x"/> is not <c>[C, ...]</c>.</exception>
     /// <exception cref="TreeHoleException">The weight is null (a filtered tree).</exception>
-    public Tensor Forward(Tensor x, Key? key = null)
+    public Tensor Forward(Tensor x, Key? key = null) => Apply(x, batched: false);
+
+    /// <summary>Applies the layer to a batch <c>[N, C, ...]</c> (a slope per channel) or to any input (one shared slope).</summary>
+    /// <exception cref="ArgumentException">The layer has a slope per channel and <paramref name="x"/> is not <c>[N, C, ...]</c>.</exception>
+    /// <exception cref="TreeHoleException">The weight is null (a filtered tree).</exception>
+    public Tensor ForwardBatch(Tensor x) => Apply(x, batched: true);
+
+    private Tensor Apply(Tensor x, bool batched)
     {
         ArgumentNullException.ThrowIfNull(x);
         if ((object?)Weight is null) throw new TreeHoleException($"{nameof(PReLU)}.{nameof(Weight)}");
@@ -51,10 +62,11 @@ public sealed partial class PReLU : ILayer
             using var scaled = x * slope;
             return Tensor.Where(positive, x, scaled);
         }
-        int channelDim = x.Rank >= 1 && x.Size(0) == NumParameters ? 0
-            : x.Rank >= 2 && x.Size(1) == NumParameters ? 1
-            : throw new ArgumentException(
-                $"PReLU({NumParameters} channels) expects one example [{NumParameters}, ...] or a batch [N, {NumParameters}, ...]; got {x.Describe()}.",
+        int channelDim = batched ? 1 : 0;
+        if (x.Rank <= channelDim || x.Size(channelDim) != NumParameters)
+            throw new ArgumentException(batched
+                ? $"PReLU({NumParameters} channels).ForwardBatch expects a batch [N, {NumParameters}, ...]; got {x.Describe()}."
+                : $"PReLU({NumParameters} channels) expects one example [{NumParameters}, ...]; got {x.Describe()}. For a batch [N, {NumParameters}, ...] call ForwardBatch.",
                 nameof(x));
         var shape = new long[x.Rank - channelDim];
         Array.Fill(shape, 1L);

@@ -162,7 +162,7 @@ public class NormTests
         const string module = LayerOracle.Call + "m = torch.nn.GroupNorm(3, 6, eps=1e-4).double()\n";
 
         var batch = Parameter(3, 2, 6, 5);
-        LayerOracle.AssertMatches(layer.Forward(batch), module + "out = call(m, {'weight': w, 'bias': b}, (x,))", ("x", batch), ("w", w), ("b", b));
+        LayerOracle.AssertMatches(layer.ForwardBatch(batch), module + "out = call(m, {'weight': w, 'bias': b}, (x,))", ("x", batch), ("w", w), ("b", b));
         foreach (var shape in new long[][] { [6, 4, 3], [6, 5], [6] })
         {
             var one = Parameter(4, shape);
@@ -173,7 +173,7 @@ public class NormTests
         var plain = new GroupNorm(2, 6, channelwiseAffine: false, dtype: DType.Float64);
         Assert.That(plain.Weight, Is.Null);
         Assert.That(plain.Bias, Is.Null);
-        LayerOracle.AssertMatches(plain.Forward(batch), "F.group_norm(x, 2, eps=1e-5)", ("x", batch));
+        LayerOracle.AssertMatches(plain.ForwardBatch(batch), "F.group_norm(x, 2, eps=1e-5)", ("x", batch));
     }
 
     [Test]
@@ -182,10 +182,13 @@ public class NormTests
         using var scope = Torch.Scope();
         var layer = new GroupNorm(2, 4);
         var e = Assert.Throws<ArgumentException>(() => layer.Forward(Tensor.Zeros(3, 5, 2)))!;
-        Assert.That(e.Message, Does.StartWith("GroupNorm(2 groups, 4 channels) expects one example [4, ...] or a batch [N, 4, ...]; got f32[3,5,2]."));
+        Assert.That(e.Message, Is.EqualTo("GroupNorm(2 groups, 4 channels) expects one example [4, ...]; got f32[3,5,2]. For a batch [N, 4, ...] call ForwardBatch. (Parameter 'x')"));
+        var e2 = Assert.Throws<ArgumentException>(() => layer.ForwardBatch(Tensor.Zeros(4, 5, 2)))!;
+        Assert.That(e2.Message, Does.StartWith("GroupNorm(2 groups, 4 channels).ForwardBatch expects a batch [N, 4, ...]; got f32[4,5,2]."));
         var square = Tensor.Normal(Key.Create(7), [4, 4, 3]);
-        Assert.That(layer.Forward(square).ToArray<float>(), Is.EqualTo(layer.Forward(square.Unsqueeze(0)).Squeeze(0).ToArray<float>()),
-            "an input whose first dimension is the channel count reads as one example, even when it could be a batch");
+        Assert.That(layer.ForwardBatch(square).ToArray<float>(),
+            Is.EqualTo(Eqx.FilterVmap((Tensor one) => layer.Forward(one))(square).ToArray<float>()).Within(1e-6),
+            "a batch with as many examples as channels is normalised per example, as FilterVmap over Forward does");
         var sizes = Assert.Throws<ArgumentOutOfRangeException>(() => new GroupNorm(3, 4))!;
         Assert.That(sizes.Message, Does.StartWith("GroupNorm's 3 groups must divide its 4 channels."));
         var hole = Assert.Throws<TreeHoleException>(() => Eqx.Filter(layer, _ => false).Forward(Tensor.Zeros(4)))!;
@@ -214,7 +217,7 @@ public class NormTests
         Assert.That(channels.NumParameters, Is.EqualTo(3));
         const string module = LayerOracle.Call + "m = torch.nn.PReLU(3).double()\n";
         var batch = Parameter(3, 2, 3, 4);
-        LayerOracle.AssertMatches(channels.Forward(batch), module + "out = call(m, {'weight': w}, (x,))", ("x", batch), ("w", w3));
+        LayerOracle.AssertMatches(channels.ForwardBatch(batch), module + "out = call(m, {'weight': w}, (x,))", ("x", batch), ("w", w3));
         var one = Parameter(4, 3, 4);
         LayerOracle.AssertMatches(channels.Forward(one), module + "out = call(m, {'weight': w}, (x.unsqueeze(0),)).squeeze(0)", ("x", one), ("w", w3));
     }
@@ -225,7 +228,9 @@ public class NormTests
         using var scope = Torch.Scope();
         var layer = new PReLU(numParameters: 3);
         var e = Assert.Throws<ArgumentException>(() => layer.Forward(Tensor.Zeros(2, 4)))!;
-        Assert.That(e.Message, Does.StartWith("PReLU(3 channels) expects one example [3, ...] or a batch [N, 3, ...]; got f32[2,4]."));
+        Assert.That(e.Message, Does.StartWith("PReLU(3 channels) expects one example [3, ...]; got f32[2,4]. For a batch [N, 3, ...] call ForwardBatch."));
+        var e2 = Assert.Throws<ArgumentException>(() => layer.ForwardBatch(Tensor.Zeros(3, 4)))!;
+        Assert.That(e2.Message, Does.StartWith("PReLU(3 channels).ForwardBatch expects a batch [N, 3, ...]; got f32[3,4]."));
         var hole = Assert.Throws<TreeHoleException>(() => Eqx.Filter(layer, _ => false).Forward(Tensor.Zeros(3)))!;
         Assert.That(hole.Path, Is.EqualTo("PReLU.Weight"));
     }
