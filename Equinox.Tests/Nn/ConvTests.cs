@@ -129,6 +129,20 @@ public class ConvTests
     }
 
     [Test]
+    public void FunctionalPadMatchesFPadInEachMode()
+    {
+        using var scope = Torch.Scope();
+        var x = Normal(44, 2, 3, 4, 5);
+        foreach (var (mode, python) in new[] { (PadMode.Reflect, "reflect"), (PadMode.Replicate, "replicate"), (PadMode.Circular, "circular") })
+            OracleAssert.Close(Functional.Pad(x, [1, 2, 3, 0], mode), PyTorchOracle.Run($"F.pad(x, [1, 2, 3, 0], mode='{python}')", ("x", x)).Out, what: python);
+        OracleAssert.Close(Functional.Pad(x, [0, 1, 2, 0, 1, 1], value: 1.5), PyTorchOracle.Run("F.pad(x, [0, 1, 2, 0, 1, 1], value=1.5)", ("x", x)).Out);
+        Assert.That(Assert.Throws<ArgumentException>(() => Functional.Pad(x, [1, 2, 3]))!.Message,
+            Does.StartWith("Pad takes (before, after) pairs, so an even number of sizes; got 3: [1, 2, 3]."));
+        Assert.That(Assert.Throws<ArgumentException>(() => Functional.Pad(x, [1, 1], PadMode.Reflect, 2))!.Message,
+            Does.StartWith("A pad value only applies to PadMode.Constant; Reflect padding takes its values from the input."));
+    }
+
+    [Test]
     public void ConvInitialisesLikePyTorchWithinOneOverRootFanIn()
     {
         using var scope = Torch.Scope();
