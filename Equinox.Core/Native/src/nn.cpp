@@ -53,6 +53,20 @@ EQX_TENSOR_OP(eqx_avg_pool(TH x, const int64_t* kernel, int32_t nkernel, const i
 EQX_TENSOR_OP(eqx_adaptive_pool(TH x, const int64_t* output, int32_t noutput, int32_t max),
               adaptive_pool(*x, D(output), max != 0))
 
+// F.pad over the trailing dims (`pad` lists (before, after) from the last dim backwards): constant, reflect,
+// replicate or circular.
+static at::Tensor pad_nd(const at::Tensor& x, at::IntArrayRef sizes, int32_t mode, double value) {
+  switch (mode) {
+    case 0: return at::constant_pad_nd(x, sizes, value);
+    case 1: return at::pad(x, sizes, "reflect");
+    case 2: return at::pad(x, sizes, "replicate");
+    case 3: return at::pad(x, sizes, "circular");
+  }
+  throw std::invalid_argument("pad mode must be 0 (constant), 1 (reflect), 2 (replicate) or 3 (circular), not " +
+                              std::to_string(mode));
+}
+EQX_TENSOR_OP(eqx_pad(TH x, const int64_t* pad, int32_t npad, int32_t mode, double value), pad_nd(*x, D(pad), mode, value))
+
 EQX_TENSOR_OP(eqx_layer_norm(TH x, const int64_t* shape, int32_t nshape, TH weight, TH bias, double eps),
               at::layer_norm(*x, D(shape), eqx::optional(weight), eqx::optional(bias), eps, true))
 EQX_TENSOR_OP(eqx_group_norm(TH x, int64_t groups, TH weight, TH bias, double eps),

@@ -17,6 +17,7 @@ internal static unsafe partial class NativeMethods
     internal static partial IntPtr eqx_avg_pool(Tensor x, long* kernel, int nkernel, long* stride, int nstride,
         long* padding, int npadding, int ceilMode, int countIncludePad);
     [LibraryImport(Library)] internal static partial IntPtr eqx_adaptive_pool(Tensor x, long* output, int noutput, int max);
+    [LibraryImport(Library)] internal static partial IntPtr eqx_pad(Tensor x, long* pad, int npad, int mode, double value);
     [LibraryImport(Library)] internal static partial IntPtr eqx_layer_norm(Tensor x, long* shape, int nshape, [MarshalUsing(typeof(OptionalTensorMarshaller))] Tensor? weight, [MarshalUsing(typeof(OptionalTensorMarshaller))] Tensor? bias, double eps);
     [LibraryImport(Library)] internal static partial IntPtr eqx_group_norm(Tensor x, long groups, [MarshalUsing(typeof(OptionalTensorMarshaller))] Tensor? weight, [MarshalUsing(typeof(OptionalTensorMarshaller))] Tensor? bias, double eps);
     [LibraryImport(Library)]
