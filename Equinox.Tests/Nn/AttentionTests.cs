@@ -127,6 +127,19 @@ public class AttentionTests
     }
 
     [Test]
+    public void HalfPrecisionAttentionTakesItsSoftmaxInSinglePrecisionAndKeepsItsDtype()
+    {
+        using var scope = Torch.Scope();
+        var m = new MultiheadAttention(2, 8, Key.Create(17), useOutputBias: true);
+        var x = Tensor.Normal(Key.Create(45), [4, 8]);
+        var mask = Tensor.Ones([4, 4], DType.Bool).Tril();
+        var half = Eqx.TreeMap(m, t => t.To(DType.BFloat16));
+        var y = half.Forward(x.To(DType.BFloat16), x.To(DType.BFloat16), x.To(DType.BFloat16), mask);
+        Assert.That(y.DType, Is.EqualTo(DType.BFloat16));
+        Assert.That(y.To(DType.Float32).ToArray<float>(), Is.EqualTo(m.Forward(x, x, x, mask).ToArray<float>()).Within(0.05));
+    }
+
+    [Test]
     public void WithEqualSizesAndBiasesItIsTorchMultiheadAttention()
     {
         using var scope = Torch.Scope();
