@@ -26,6 +26,10 @@ using at::sqrt;
 inline double after_first(double t) { return t > 1 ? 1.0 : 0.0; }
 inline Tensor after_first(const Tensor& t) { return (t > 1).to(t.scalar_type()); }
 
+// The rules are inlined into the fused loops, which vectorise only then (GCC would otherwise call Adam's rule once per
+// element).
+#define EQX_RULE inline __attribute__((always_inline))
+
 enum Kind : int32_t { kSgd = 0, kAdam = 1, kRmsProp = 2, kAdagrad = 3, kLion = 4 };
 
 // The scalars of one step, as host doubles (fused path) or 0-dim tensors on the leaf's device (tensor path).
@@ -40,7 +44,7 @@ struct StepScalars {
 // The rules. `g` is the gradient, `p` the parameter (read only when weight decay needs it), `s` the slots, updated in
 // place; the result is the update that ApplyUpdates adds to the parameter. Hyperparameters `h` in each rule's order.
 template <class V, class S, class H>
-V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+EQX_RULE V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
   const H momentum = h[0], weight_decay = h[2];
   const bool nesterov = h[3] != 0;
   if (weight_decay != 0) g = g + p * weight_decay;
@@ -52,7 +56,7 @@ V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
 }
 
 template <class V, class S, class H>
-V adam(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+EQX_RULE V adam(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
   const H beta1 = h[0], beta2 = h[1], eps = h[2], weight_decay = h[3];
   const bool decoupled = h[4] != 0;  // AdamW
   if (weight_decay != 0 && !decoupled) g = g + p * weight_decay;
@@ -64,7 +68,7 @@ V adam(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
 }
 
 template <class V, class S, class H>
-V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+EQX_RULE V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
   const H alpha = h[0], eps = h[1], weight_decay = h[2], momentum = h[3];
   const bool centered = h[4] != 0;
   if (weight_decay != 0) g = g + p * weight_decay;
@@ -85,7 +89,7 @@ V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
 }
 
 template <class V, class S, class H>
-V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+EQX_RULE V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
   const H weight_decay = h[1], eps = h[2];
   if (weight_decay != 0) g = g + p * weight_decay;
   s[0] = s[0] + g * g;
@@ -93,7 +97,7 @@ V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
 }
 
 template <class V, class S, class H>
-V lion(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+EQX_RULE V lion(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
   const H beta1 = h[0], beta2 = h[1], weight_decay = h[2];
   V direction = sign_of(s[0] * beta1 + g * (1 - beta1));
   s[0] = s[0] * beta2 + g * (1 - beta2);
@@ -102,7 +106,7 @@ V lion(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
 }
 
 template <int K, class V, class S, class H>
-inline V rule(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
+EQX_RULE V rule(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
   if constexpr (K == kSgd) return sgd<V, S, H>(g, p, s, k, h);
   else if constexpr (K == kAdam) return adam<V, S, H>(g, p, s, k, h);
   else if constexpr (K == kRmsProp) return rmsprop<V, S, H>(g, p, s, k, h);
@@ -164,7 +168,8 @@ void fused_range(int64_t begin, int64_t end, const T* g, const T* p, const T* co
   for (int j = 0; j < kMaxHyper; j++) hh[j] = h[j];
 #pragma GCC ivdep
   for (int64_t i = begin; i < end; i++) {
-    T s[NS > 0 ? NS : 1] = {};  // NS = 0: no slot (the rule does not read one; zeroed for the compiler's sake)
+    // Room for every slot a rule may touch (RMSProp's branches index past NS in forms that never take them).
+    T s[4] = {};
     if constexpr (NS > 0) s[0] = i0[i];
     if constexpr (NS > 1) s[1] = i1[i];
     if constexpr (NS > 2) s[2] = i2[i];
@@ -177,15 +182,32 @@ void fused_range(int64_t begin, int64_t end, const T* g, const T* p, const T* co
   }
 }
 
+// The slot counts each rule can have (SGD: 0 or 1 with momentum; RMSProp: the square average, plus the average when
+// centered, plus the momentum buffer), so only those loops are instantiated.
+constexpr bool slot_count_fits(int kind, int ns) {
+  switch (kind) {
+    case kSgd: return ns <= 1;
+    case kAdam: return ns == 2;
+    case kRmsProp: return ns >= 1 && ns <= 3;
+    default: return ns == 1;  // Adagrad, Lion
+  }
+}
+
+template <int K, int NS, class T>
+void fused_if_fits(int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
+                   const StepScalars<T>& k, const T* h) {
+  if constexpr (slot_count_fits(K, NS)) fused_range<K, NS, T>(begin, end, g, p, in, out, up, k, h);
+  else throw std::runtime_error("optimiser kind " + std::to_string(K) + " has no form with " + std::to_string(NS) + " slots");
+}
+
 template <int K, class T>
 void fused_kind(int ns, int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
                 const StepScalars<T>& k, const T* h) {
   switch (ns) {
-    case 0: return fused_range<K, 0, T>(begin, end, g, p, in, out, up, k, h);
-    case 1: return fused_range<K, 1, T>(begin, end, g, p, in, out, up, k, h);
-    case 2: return fused_range<K, 2, T>(begin, end, g, p, in, out, up, k, h);
-    case 3: return fused_range<K, 3, T>(begin, end, g, p, in, out, up, k, h);
-    default: return fused_range<K, 4, T>(begin, end, g, p, in, out, up, k, h);
+    case 0: return fused_if_fits<K, 0, T>(begin, end, g, p, in, out, up, k, h);
+    case 1: return fused_if_fits<K, 1, T>(begin, end, g, p, in, out, up, k, h);
+    case 2: return fused_if_fits<K, 2, T>(begin, end, g, p, in, out, up, k, h);
+    default: return fused_if_fits<K, 3, T>(begin, end, g, p, in, out, up, k, h);
   }
 }
 
