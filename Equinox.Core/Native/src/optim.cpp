@@ -41,77 +41,89 @@ struct StepScalars {
   S b;      // Adam: sqrt(1 - beta2^t)
 };
 
+// The element type a rule's constants take: the leaf's own for the fused loops (float stays float), double for the
+// tensor path (a Scalar, which LibTorch converts to the tensor's type as torch.optim does).
+template <class V> struct Elem { using type = double; };
+template <> struct Elem<float> { using type = float; };
+
 // The rules. `g` is the gradient, `p` the parameter (read only when weight decay needs it), `s` the slots, updated in
-// place; the result is the update that ApplyUpdates adds to the parameter. Hyperparameters `h` in each rule's order.
-template <class V, class S, class H>
-EQX_RULE V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
-  const H momentum = h[0], weight_decay = h[2];
+// place; the result is the update that ApplyUpdates adds to the parameter. Hyperparameters `h` in each rule's order,
+// as doubles: constants such as 1 - beta2 are worked out in double and only then rounded to the element type, as
+// torch.optim does (1 - 0.999f in float is 1.3e-5 away from 0.001, enough to move Adam's trajectory by 1e-4).
+template <class V, class S>
+EQX_RULE V sgd(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+  using E = typename Elem<V>::type;
+  const double momentum = h[0], weight_decay = h[2];
   const bool nesterov = h[3] != 0;
-  if (weight_decay != 0) g = g + p * weight_decay;
+  if (weight_decay != 0) g = g + p * E(weight_decay);
   if (momentum != 0) {
-    s[0] = s[0] * momentum + g * k.a;  // torch.optim.SGD: the buffer starts as the first gradient
-    g = nesterov ? g + s[0] * momentum : s[0];
+    s[0] = s[0] * E(momentum) + g * k.a;  // torch.optim.SGD: the buffer starts as the first gradient
+    g = nesterov ? g + s[0] * E(momentum) : s[0];
   }
   return g * (-k.lr);
 }
 
-template <class V, class S, class H>
-EQX_RULE V adam(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
-  const H beta1 = h[0], beta2 = h[1], eps = h[2], weight_decay = h[3];
+template <class V, class S>
+EQX_RULE V adam(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+  using E = typename Elem<V>::type;
+  const double beta1 = h[0], beta2 = h[1], eps = h[2], weight_decay = h[3];
   const bool decoupled = h[4] != 0;  // AdamW
-  if (weight_decay != 0 && !decoupled) g = g + p * weight_decay;
-  s[0] = s[0] * beta1 + g * (1 - beta1);
-  s[1] = s[1] * beta2 + g * g * (1 - beta2);
-  V update = s[0] / (sqrt(s[1]) / k.b + eps) * (-k.a);
-  if (weight_decay != 0 && decoupled) update = update - p * (k.lr * weight_decay);
+  if (weight_decay != 0 && !decoupled) g = g + p * E(weight_decay);
+  s[0] = s[0] * E(beta1) + g * E(1 - beta1);
+  s[1] = s[1] * E(beta2) + g * g * E(1 - beta2);
+  V update = s[0] / (sqrt(s[1]) / k.b + E(eps)) * (-k.a);
+  if (weight_decay != 0 && decoupled) update = update - p * (k.lr * E(weight_decay));
   return update;
 }
 
-template <class V, class S, class H>
-EQX_RULE V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
-  const H alpha = h[0], eps = h[1], weight_decay = h[2], momentum = h[3];
+template <class V, class S>
+EQX_RULE V rmsprop(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+  using E = typename Elem<V>::type;
+  const double alpha = h[0], eps = h[1], weight_decay = h[2], momentum = h[3];
   const bool centered = h[4] != 0;
-  if (weight_decay != 0) g = g + p * weight_decay;
-  s[0] = s[0] * alpha + g * g * (1 - alpha);
+  if (weight_decay != 0) g = g + p * E(weight_decay);
+  s[0] = s[0] * E(alpha) + g * g * E(1 - alpha);
   V avg = s[0];
   int next = 1;
   if (centered) {
-    s[1] = s[1] * alpha + g * (1 - alpha);
+    s[1] = s[1] * E(alpha) + g * E(1 - alpha);
     avg = avg - s[1] * s[1];
     next = 2;
   }
-  V step = g / (sqrt(avg) + eps);
+  V step = g / (sqrt(avg) + E(eps));
   if (momentum > 0) {
-    s[next] = s[next] * momentum + step;
+    s[next] = s[next] * E(momentum) + step;
     step = s[next];
   }
   return step * (-k.lr);
 }
 
-template <class V, class S, class H>
-EQX_RULE V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
-  const H weight_decay = h[1], eps = h[2];
-  if (weight_decay != 0) g = g + p * weight_decay;
+template <class V, class S>
+EQX_RULE V adagrad(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+  using E = typename Elem<V>::type;
+  const double weight_decay = h[1], eps = h[2];
+  if (weight_decay != 0) g = g + p * E(weight_decay);
   s[0] = s[0] + g * g;
-  return g / (sqrt(s[0]) + eps) * (-k.a);
+  return g / (sqrt(s[0]) + E(eps)) * (-k.a);
 }
 
-template <class V, class S, class H>
-EQX_RULE V lion(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
-  const H beta1 = h[0], beta2 = h[1], weight_decay = h[2];
-  V direction = sign_of(s[0] * beta1 + g * (1 - beta1));
-  s[0] = s[0] * beta2 + g * (1 - beta2);
-  if (weight_decay != 0) direction = direction + p * weight_decay;
+template <class V, class S>
+EQX_RULE V lion(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+  using E = typename Elem<V>::type;
+  const double beta1 = h[0], beta2 = h[1], weight_decay = h[2];
+  V direction = sign_of(s[0] * E(beta1) + g * E(1 - beta1));
+  s[0] = s[0] * E(beta2) + g * E(1 - beta2);
+  if (weight_decay != 0) direction = direction + p * E(weight_decay);
   return direction * (-k.lr);
 }
 
-template <int K, class V, class S, class H>
-EQX_RULE V rule(V g, const V& p, V* s, const StepScalars<S>& k, const H* h) {
-  if constexpr (K == kSgd) return sgd<V, S, H>(g, p, s, k, h);
-  else if constexpr (K == kAdam) return adam<V, S, H>(g, p, s, k, h);
-  else if constexpr (K == kRmsProp) return rmsprop<V, S, H>(g, p, s, k, h);
-  else if constexpr (K == kAdagrad) return adagrad<V, S, H>(g, p, s, k, h);
-  else return lion<V, S, H>(g, p, s, k, h);
+template <int K, class V, class S>
+EQX_RULE V rule(V g, const V& p, V* s, const StepScalars<S>& k, const double* h) {
+  if constexpr (K == kSgd) return sgd<V, S>(g, p, s, k, h);
+  else if constexpr (K == kAdam) return adam<V, S>(g, p, s, k, h);
+  else if constexpr (K == kRmsProp) return rmsprop<V, S>(g, p, s, k, h);
+  else if constexpr (K == kAdagrad) return adagrad<V, S>(g, p, s, k, h);
+  else return lion<V, S>(g, p, s, k, h);
 }
 
 Tensor apply_rule(int32_t kind, const Tensor& g, const Tensor& p, Tensor* s, const StepScalars<Tensor>& k, const double* h) {
@@ -151,7 +163,7 @@ StepScalars<S> step_scalars(int32_t kind, const double* h, const S& t, const S& 
 }
 
 // The fused path: every element of one leaf in one pass. The rule, the number of slots and the element type are
-// template parameters and the hyperparameters are converted to the element type first, so the loop has no branch on
+// template parameters and the constants are rounded to the element type before the loop, so the loop has no branch on
 // the optimiser and no double arithmetic, and the compiler vectorises it. Every access is at index i (a slot updated
 // in place is read, then written, at the same i), so iterations are independent: `ivdep` says so, since the compiler
 // cannot prove that the slot, update and gradient buffers do not overlap.
@@ -159,12 +171,13 @@ constexpr int kMaxHyper = 8;
 
 template <int K, int NS, class T>
 void fused_range(int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
-                 const StepScalars<T> k, const T* h) {
+                 const StepScalars<T> k, const double* h) {
   const T* i0 = NS > 0 ? in[0] : nullptr; const T* i1 = NS > 1 ? in[1] : nullptr;
   const T* i2 = NS > 2 ? in[2] : nullptr; const T* i3 = NS > 3 ? in[3] : nullptr;
   T* o0 = NS > 0 ? out[0] : nullptr; T* o1 = NS > 1 ? out[1] : nullptr;
   T* o2 = NS > 2 ? out[2] : nullptr; T* o3 = NS > 3 ? out[3] : nullptr;
-  T hh[kMaxHyper];
+  // A local copy: the compiler then knows no store in the loop changes them, and hoists the constants.
+  double hh[kMaxHyper];
   for (int j = 0; j < kMaxHyper; j++) hh[j] = h[j];
 #pragma GCC ivdep
   for (int64_t i = begin; i < end; i++) {
@@ -174,7 +187,7 @@ void fused_range(int64_t begin, int64_t end, const T* g, const T* p, const T* co
     if constexpr (NS > 1) s[1] = i1[i];
     if constexpr (NS > 2) s[2] = i2[i];
     if constexpr (NS > 3) s[3] = i3[i];
-    up[i] = rule<K, T, T, T>(g[i], p ? p[i] : T(0), s, k, hh);
+    up[i] = rule<K, T, T>(g[i], p ? p[i] : T(0), s, k, hh);
     if constexpr (NS > 0) o0[i] = s[0];
     if constexpr (NS > 1) o1[i] = s[1];
     if constexpr (NS > 2) o2[i] = s[2];
@@ -195,14 +208,14 @@ constexpr bool slot_count_fits(int kind, int ns) {
 
 template <int K, int NS, class T>
 void fused_if_fits(int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
-                   const StepScalars<T>& k, const T* h) {
+                   const StepScalars<T>& k, const double* h) {
   if constexpr (slot_count_fits(K, NS)) fused_range<K, NS, T>(begin, end, g, p, in, out, up, k, h);
   else throw std::runtime_error("optimiser kind " + std::to_string(K) + " has no form with " + std::to_string(NS) + " slots");
 }
 
 template <int K, class T>
 void fused_kind(int ns, int64_t begin, int64_t end, const T* g, const T* p, const T* const* in, T* const* out, T* up,
-                const StepScalars<T>& k, const T* h) {
+                const StepScalars<T>& k, const double* h) {
   switch (ns) {
     case 0: return fused_if_fits<K, 0, T>(begin, end, g, p, in, out, up, k, h);
     case 1: return fused_if_fits<K, 1, T>(begin, end, g, p, in, out, up, k, h);
@@ -223,15 +236,13 @@ void fused_leaf(int32_t kind, const double* h, const StepScalars<double>& k64, c
   for (int j = 0; j < ns; j++) { in[j] = slots_in[j].data_ptr<T>(); out[j] = slots_out[j].data_ptr<T>(); }
   T* up = update.data_ptr<T>();
   const StepScalars<T> k{(T)k64.lr, (T)k64.a, (T)k64.b};
-  T hh[kMaxHyper];
-  for (int j = 0; j < kMaxHyper; j++) hh[j] = (T)h[j];
   at::parallel_for(0, n, 16384, [&](int64_t begin, int64_t end) {
     switch (kind) {
-      case kSgd: return fused_kind<kSgd, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
-      case kAdam: return fused_kind<kAdam, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
-      case kRmsProp: return fused_kind<kRmsProp, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
-      case kAdagrad: return fused_kind<kAdagrad, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
-      case kLion: return fused_kind<kLion, T>(ns, begin, end, gp, pp, in, out, up, k, hh);
+      case kSgd: return fused_kind<kSgd, T>(ns, begin, end, gp, pp, in, out, up, k, h);
+      case kAdam: return fused_kind<kAdam, T>(ns, begin, end, gp, pp, in, out, up, k, h);
+      case kRmsProp: return fused_kind<kRmsProp, T>(ns, begin, end, gp, pp, in, out, up, k, h);
+      case kAdagrad: return fused_kind<kAdagrad, T>(ns, begin, end, gp, pp, in, out, up, k, h);
+      case kLion: return fused_kind<kLion, T>(ns, begin, end, gp, pp, in, out, up, k, h);
     }
   });
 }
