@@ -35,10 +35,7 @@ internal static class StepCalls
     {
         Torch.NumThreads = 1;
         var data = StepData.Create(StepModel.All.Single(m => m.Name == args[1]));
-        var step = StepLoop.MakeStep(args[0], data, args.Length > 3 ? args[3] : "sgd");
-        var model = data.CopyOfInitial();
-        for (int i = 0, n = int.Parse(args[2], CultureInfo.InvariantCulture); i < n; i++) model = step(model);
-        foreach (var t in Eqx.Leaves(model)) t.Dispose();
+        StepLoop.RunSteps(args[0], data, args.Length > 3 ? args[3] : "sgd", int.Parse(args[2], CultureInfo.InvariantCulture));
         return 0;
     }
 }

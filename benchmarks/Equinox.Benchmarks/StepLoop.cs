@@ -57,22 +57,22 @@ internal static class StepLoop
     /// library's optimiser <paramref name="optimizer"/> (its state is kept by the returned function, made on the first
     /// call). With a <paramref name="clock"/>, the step also stamps the time at the edges of its phases.
     /// </summary>
-    public static Func<Mlp, Mlp> MakeStep(string impl, StepData data, string optimizer, PhaseClock? clock = null)
+    public static Func<T, T> MakeStep<T>(string impl, StepData data, string optimizer, PhaseClock? clock = null) where T : class, ITreeNode
     {
         var spec = data.Model;
         var (x, y) = (data.X, data.Y);
         var opt = StepModel.Optimizer(optimizer);
-        OptimizerState<Mlp>? state = null;
+        OptimizerState<T>? state = null;
         var valueAndGrad = clock is null
-            ? Eqx.FilterValueAndGrad((Mlp m, Tensor xs, Tensor ys) => spec.Loss(m, xs, ys))
-            : Eqx.FilterValueAndGrad((Mlp m, Tensor xs, Tensor ys) =>
+            ? Eqx.FilterValueAndGrad((T m, Tensor xs, Tensor ys) => spec.Loss(m, xs, ys))
+            : Eqx.FilterValueAndGrad((T m, Tensor xs, Tensor ys) =>
             {
                 clock.ForwardStart = Stopwatch.GetTimestamp();
                 var loss = spec.Loss(m, xs, ys);
                 clock.ForwardEnd = Stopwatch.GetTimestamp();
                 return loss;
             });
-        (Mlp, OptimizerState<Mlp>) Body(Mlp m, OptimizerState<Mlp> s, Tensor xs, Tensor ys)
+        (T, OptimizerState<T>) Body(T m, OptimizerState<T> s, Tensor xs, Tensor ys)
         {
             if (clock is not null) clock.BodyStart = Stopwatch.GetTimestamp();
             var (_, grads) = valueAndGrad(m, xs, ys);
@@ -83,7 +83,7 @@ internal static class StepLoop
         }
         if (impl == "cs-jit")
         {
-            var jitted = Eqx.FilterJit<Mlp, OptimizerState<Mlp>, Tensor, Tensor, (Mlp, OptimizerState<Mlp>)>(Body, donate: Donate.Arg1 | Donate.Arg2);
+            var jitted = Eqx.FilterJit<T, OptimizerState<T>, Tensor, Tensor, (T, OptimizerState<T>)>(Body, donate: Donate.Arg1 | Donate.Arg2);
             return model =>
             {
                 state ??= opt.Init(model);
@@ -97,8 +97,8 @@ internal static class StepLoop
         {
             state ??= opt.Init(model);
             long start = clock is null ? 0 : Stopwatch.GetTimestamp();
-            Mlp next;
-            OptimizerState<Mlp> nextState;
+            T next;
+            OptimizerState<T> nextState;
             using (var scope = Torch.Scope())
             {
                 (next, nextState) = Body(model, state, x, y);
@@ -119,11 +119,18 @@ internal static class StepLoop
     /// The phase breakdown of a C# step: <paramref name="steps"/> steps with a <see cref="PhaseClock"/>, after 100
     /// steps and <paramref name="warmupMilliseconds"/> of warm-up; mean wall µs per step of each phase.
     /// </summary>
-    public static PhaseClock Phases(string impl, StepData data, string optimizer, int steps, int warmupMilliseconds)
+    public static PhaseClock Phases(string impl, StepData data, string optimizer, int steps, int warmupMilliseconds) => data.Model.Kind switch
+    {
+        StepKind.Cnn => Phases<StepCnn>(impl, data, optimizer, steps, warmupMilliseconds),
+        StepKind.Gru => Phases<StepGru>(impl, data, optimizer, steps, warmupMilliseconds),
+        _ => Phases<Mlp>(impl, data, optimizer, steps, warmupMilliseconds),
+    };
+
+    private static PhaseClock Phases<T>(string impl, StepData data, string optimizer, int steps, int warmupMilliseconds) where T : class, ITreeNode
     {
         var clock = new PhaseClock();
-        var step = MakeStep(impl, data, optimizer, clock);
-        var model = data.CopyOfInitial();
+        var step = MakeStep<T>(impl, data, optimizer, clock);
+        var model = data.CopyOfInitial<T>();
         long warmStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < 100 || Stopwatch.GetElapsedTime(warmStart).TotalMilliseconds < warmupMilliseconds; i++) model = step(model);
         clock.Reset();
@@ -136,10 +143,17 @@ internal static class StepLoop
     /// 100 steps from the initial weights, the loss they leave, warm-up steps for at least
     /// <paramref name="warmupMilliseconds"/>, then <paramref name="repeats"/> timed blocks of <paramref name="steps"/>.
     /// </summary>
-    public static StepTimings Run(string impl, StepData data, string optimizer, int steps, int repeats, int warmupMilliseconds)
+    public static StepTimings Run(string impl, StepData data, string optimizer, int steps, int repeats, int warmupMilliseconds) => data.Model.Kind switch
     {
-        var step = MakeStep(impl, data, optimizer);
-        var model = data.CopyOfInitial();
+        StepKind.Cnn => Run<StepCnn>(impl, data, optimizer, steps, repeats, warmupMilliseconds),
+        StepKind.Gru => Run<StepGru>(impl, data, optimizer, steps, repeats, warmupMilliseconds),
+        _ => Run<Mlp>(impl, data, optimizer, steps, repeats, warmupMilliseconds),
+    };
+
+    private static StepTimings Run<T>(string impl, StepData data, string optimizer, int steps, int repeats, int warmupMilliseconds) where T : class, ITreeNode
+    {
+        var step = MakeStep<T>(impl, data, optimizer);
+        var model = data.CopyOfInitial<T>();
         model = step(model);
         Blas ??= MappedBlas();
         for (int i = 1; i < 100; i++) model = step(model);
@@ -167,6 +181,25 @@ internal static class StepLoop
         }
         foreach (var t in Eqx.Leaves(model)) t.Dispose();
         return times;
+    }
+
+    /// <summary><paramref name="steps"/> steps from the initial model, untimed (the child of the native-call count).</summary>
+    public static void RunSteps(string impl, StepData data, string optimizer, int steps)
+    {
+        switch (data.Model.Kind)
+        {
+            case StepKind.Cnn: RunSteps<StepCnn>(impl, data, optimizer, steps); break;
+            case StepKind.Gru: RunSteps<StepGru>(impl, data, optimizer, steps); break;
+            default: RunSteps<Mlp>(impl, data, optimizer, steps); break;
+        }
+    }
+
+    private static void RunSteps<T>(string impl, StepData data, string optimizer, int steps) where T : class, ITreeNode
+    {
+        var step = MakeStep<T>(impl, data, optimizer);
+        var model = data.CopyOfInitial<T>();
+        for (int i = 0; i < steps; i++) model = step(model);
+        foreach (var t in Eqx.Leaves(model)) t.Dispose();
     }
 
     /// <summary>The libblas.so.3 (and libopenblas) files in /proc/self/maps, resolved, joined by ';'; or "none".</summary>

@@ -1,13 +1,16 @@
 // The training-step benchmark in LibTorch C++, written in LibTorch's own idiom: torch::nn::Sequential of Linear and
-// ReLU modules, torch::optim::SGD or torch::optim::Adam, then zero_grad / forward / loss / backward / step per iteration. Same models, data,
+// ReLU modules for the MLPs, a module of Conv2d / MaxPool2d / Linear for `cnn`, a torch::nn::GRUCell stepped in a plain
+// loop over time then a Linear for `gru`; torch::optim::SGD or torch::optim::Adam, then zero_grad / forward / loss / backward / step per iteration. Same models, data,
 // step counts and output format as benchmarks/python/step_loop.py and the C# steps in
 // benchmarks/Equinox.Benchmarks/StepLoop.cs.
 //
-//   step_loop --data DIR [--model small,wide,deep] [--steps N,N,N] [--optimizer sgd|adam] [--repeats R]
+//   step_loop --data DIR [--model small,wide,deep,cnn,gru] [--steps N,N,N] [--optimizer sgd|adam] [--repeats R]
 //             [--warmup-ms MS] [--threads T]
 //
-// DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial weights [out, in] and biases of each
-// Linear layer, then the inputs x and the targets y. --steps gives the steps per repeat of each model, in order. Each model: 100 steps from the initial weights, then the loss of
+// DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial parameters in the order of the
+// module's parameters() (each Linear's weight [out, in] and bias; for cnn each Conv2d's weight and bias, then the
+// Linear's; for gru weight_ih, weight_hh, bias_ih, bias_hh, then the Linear's), then the inputs x (time-major
+// [T, N, 8] for gru) and the targets y. --steps gives the steps per repeat of each model, in order. Each model: 100 steps from the initial weights, then the loss of
 // the model they leave (printed, so the driver can check the four implementations agree); more steps until at least
 // MS ms have passed; then R timed blocks of N steps.
 //
@@ -25,6 +28,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -89,6 +93,47 @@ struct Timing {
   double wall, cpu, faults;  // per step
 };
 
+// `cnn`: two 3x3 convolutions with ReLU and 2x2 max pooling, then a Linear on the flattened [N, 16*2*2].
+struct CnnImpl : torch::nn::Module {
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  torch::nn::MaxPool2d pool1{nullptr}, pool2{nullptr};
+  torch::nn::Linear fc{nullptr};
+
+  CnnImpl()
+      : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 8, 3).padding(1)))),
+        conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(8, 16, 3).padding(1)))),
+        pool1(register_module("pool1", torch::nn::MaxPool2d(2))),
+        pool2(register_module("pool2", torch::nn::MaxPool2d(2))),
+        fc(register_module("fc", torch::nn::Linear(16 * 2 * 2, 10))) {}
+
+  torch::Tensor forward(torch::Tensor x) {
+    x = pool1(torch::relu(conv1(x)));
+    x = pool2(torch::relu(conv2(x)));
+    return fc(torch::flatten(x, 1));
+  }
+};
+TORCH_MODULE(Cnn);
+
+// `gru`: a GRUCell over the time steps of x [T, N, in] from a zero hidden state, then a Linear on the last one.
+struct GruImpl : torch::nn::Module {
+  torch::nn::GRUCell cell{nullptr};
+  torch::nn::Linear fc{nullptr};
+
+  int64_t hidden;
+
+  GruImpl(int64_t input, int64_t hidden)
+      : cell(register_module("cell", torch::nn::GRUCell(input, hidden))),
+        fc(register_module("fc", torch::nn::Linear(hidden, 1))),
+        hidden(hidden) {}
+
+  torch::Tensor forward(const torch::Tensor& xs) {
+    auto h = torch::zeros({xs.size(1), hidden});
+    for (int64_t t = 0; t < xs.size(0); t++) h = cell(xs[t], h);
+    return fc(h);
+  }
+};
+TORCH_MODULE(Gru);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,21 +171,40 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "--steps needs one count per model\n");
       return 2;
     }
-    const bool cross_entropy = name == "wide";
+    const bool cross_entropy = name == "wide" || name == "cnn";
     const int64_t steps = std::atoll(steps_text.c_str());
     auto tensors = read_tensors(data + "/" + name + ".bin");
     const size_t n_params = tensors.size() - 2;
     const auto x = tensors[n_params], y = tensors[n_params + 1];
 
-    torch::nn::Sequential model;
-    for (size_t p = 0; p < n_params; p += 2) {
-      if (p > 0) model->push_back(torch::nn::ReLU());
-      model->push_back(torch::nn::Linear(tensors[p].size(1), tensors[p].size(0)));
+    // The module, and its forward as a function (Sequential, Cnn and Gru share no forward signature to call through).
+    std::shared_ptr<torch::nn::Module> model;
+    std::function<torch::Tensor(const torch::Tensor&)> forward;
+    if (name == "cnn") {
+      Cnn cnn;
+      model = cnn.ptr();
+      forward = [cnn](const torch::Tensor& in) mutable { return cnn->forward(in); };
+    } else if (name == "gru") {
+      Gru gru(tensors[0].size(1), tensors[1].size(1));
+      model = gru.ptr();
+      forward = [gru](const torch::Tensor& in) mutable { return gru->forward(in); };
+    } else {
+      torch::nn::Sequential mlp;
+      for (size_t p = 0; p < n_params; p += 2) {
+        if (p > 0) mlp->push_back(torch::nn::ReLU());
+        mlp->push_back(torch::nn::Linear(tensors[p].size(1), tensors[p].size(0)));
+      }
+      model = mlp.ptr();
+      forward = [mlp](const torch::Tensor& in) mutable { return mlp->forward(in); };
     }
     {
       torch::NoGradGuard no_grad;
-      auto parameters = model->parameters();  // weight, bias of each Linear, in order
-      for (size_t p = 0; p < parameters.size(); p++) parameters[p].copy_(tensors[p]);
+      auto parameters = model->parameters();  // in registration order, which the data file follows
+      if (parameters.size() != n_params) throw std::runtime_error(name + ": the data file has the wrong parameter count");
+      for (size_t p = 0; p < parameters.size(); p++) {
+        if (!parameters[p].sizes().equals(tensors[p].sizes())) throw std::runtime_error(name + ": parameter shapes differ");
+        parameters[p].copy_(tensors[p]);
+      }
     }
     std::unique_ptr<torch::optim::Optimizer> optimizer;
     if (optimizer_name == "adam")
@@ -153,7 +217,7 @@ int main(int argc, char** argv) {
     };
     auto step = [&]() {
       optimizer->zero_grad();
-      auto loss = loss_of(model->forward(x));
+      auto loss = loss_of(forward(x));
       loss.backward();
       optimizer->step();
     };
@@ -162,7 +226,7 @@ int main(int argc, char** argv) {
     double loss100;
     {
       torch::NoGradGuard no_grad;
-      loss100 = loss_of(model->forward(x)).item<double>();
+      loss100 = loss_of(forward(x)).item<double>();
     }
     auto warm_start = std::chrono::steady_clock::now();
     do step();
@@ -177,7 +241,7 @@ int main(int argc, char** argv) {
         auto t0 = clock::now();
         optimizer->zero_grad();
         auto t1 = clock::now();
-        auto loss = loss_of(model->forward(x));
+        auto loss = loss_of(forward(x));
         auto t2 = clock::now();
         loss.backward();
         auto t3 = clock::now();

@@ -1,12 +1,15 @@
-"""The training-step benchmark in PyTorch eager, in PyTorch's own idiom: nn.Sequential of nn.Linear and nn.ReLU,
-torch.optim.SGD or torch.optim.Adam (with --foreach, Adam's multi-tensor path), then zero_grad / forward / loss / backward / step per iteration. Same models, data, step counts and
+"""The training-step benchmark in PyTorch eager, in PyTorch's own idiom: nn.Sequential of nn.Linear and nn.ReLU for
+the MLPs, an nn.Module of nn.Conv2d / nn.MaxPool2d / nn.Linear for `cnn`, an nn.GRUCell stepped in a plain loop over
+time then an nn.Linear for `gru`; torch.optim.SGD or torch.optim.Adam (with --foreach, Adam's multi-tensor path), then zero_grad / forward / loss / backward / step per iteration. Same models, data, step counts and
 output format as benchmarks/native/step_loop.cpp and the C# steps in benchmarks/Equinox.Benchmarks/StepLoop.cs.
 
-    /usr/bin/python3 step_loop.py --data DIR [--model small,wide,deep] [--steps N,N,N] [--optimizer sgd|adam]
+    /usr/bin/python3 step_loop.py --data DIR [--model small,wide,deep,cnn,gru] [--steps N,N,N] [--optimizer sgd|adam]
                                   [--foreach] [--repeats R] [--warmup-ms MS] [--threads T]
 
-DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial weights [out, in] and biases of each
-Linear layer, then the inputs x and the targets y. Each model: 100 steps from the initial weights, then the loss of
+DIR holds <model>.bin, written by the C# benchmark (StepData.cs): the initial parameters in the order of the module's
+parameters() (each Linear's weight [out, in] and bias; for cnn each Conv2d's weight and bias, then the Linear's; for
+gru weight_ih, weight_hh, bias_ih, bias_hh, then the Linear's), then the inputs x (time-major [T, N, 8] for gru) and
+the targets y. Each model: 100 steps from the initial weights, then the loss of
 the model they leave; more steps until at least MS ms have passed; then R timed blocks of N steps.
 
 Prints `EQX_RESULT <model> <wall us/step per repeat> <thread-CPU us/step per repeat> <minor faults/step per repeat>
@@ -60,23 +63,62 @@ def minor_faults():
     return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
 
 
+class Cnn(torch.nn.Module):
+    """`cnn`: two 3x3 convolutions with ReLU and 2x2 max pooling, then a Linear on the flattened [N, 16*2*2]."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 8, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(8, 16, 3, padding=1)
+        self.pool = torch.nn.MaxPool2d(2)
+        self.fc = torch.nn.Linear(16 * 2 * 2, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+class Gru(torch.nn.Module):
+    """`gru`: a GRUCell over the time steps of x [T, N, in] from a zero hidden state, then a Linear on the last one."""
+
+    def __init__(self, input_size, hidden_size):
+        super().__init__()
+        self.cell = torch.nn.GRUCell(input_size, hidden_size)
+        self.fc = torch.nn.Linear(hidden_size, 1)
+
+    def forward(self, xs):
+        h = torch.zeros(xs.shape[1], self.cell.hidden_size)
+        for t in range(xs.shape[0]):
+            h = self.cell(xs[t], h)
+        return self.fc(h)
+
+
 def run_model(name, data, steps, repeats, warmup_ms, optimizer_name, foreach):
     tensors = read_tensors(os.path.join(data, f"{name}.bin"))
     params, (x, y) = tensors[:-2], tensors[-2:]
-    modules = []
-    for w in params[0::2]:
-        if modules:
-            modules.append(torch.nn.ReLU())
-        modules.append(torch.nn.Linear(w.shape[1], w.shape[0]))
-    model = torch.nn.Sequential(*modules)
+    if name == "cnn":
+        model = Cnn()
+    elif name == "gru":
+        model = Gru(params[0].shape[1], params[1].shape[1])
+    else:
+        modules = []
+        for w in params[0::2]:
+            if modules:
+                modules.append(torch.nn.ReLU())
+            modules.append(torch.nn.Linear(w.shape[1], w.shape[0]))
+        model = torch.nn.Sequential(*modules)
+    parameters = list(model.parameters())  # in registration order, which the data file follows
+    if [p.shape for p in parameters] != [t.shape for t in params]:
+        raise ValueError(f"{name}: the data file's parameters do not match the model's")
     with torch.no_grad():
-        for p, t in zip(model.parameters(), params):  # weight, bias of each Linear, in order
+        for p, t in zip(parameters, params):
             p.copy_(t)
     if optimizer_name == "adam":
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=foreach)
     else:
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = F.cross_entropy if name == "wide" else F.mse_loss
+    loss_fn = F.cross_entropy if name in ("wide", "cnn") else F.mse_loss
 
     def step():
         optimizer.zero_grad()
