@@ -38,7 +38,7 @@ internal static class StepBenchmark
         ["cs-jit"] = "C# FilterJit+donate", ["cs"] = "C# no FilterJit", ["cpp"] = "C++ torch::nn+optim", ["py"] = "PyTorch eager", ["py-foreach"] = "PyTorch foreach=True",
     };
 
-    /// <summary>Relative difference allowed between the implementations' losses after 100 steps (but see <see cref="StepModel.LossTolerance"/>).</summary>
+    /// <summary>Relative difference allowed between the implementations' losses after 100 steps.</summary>
     internal const double LossTolerance = 1e-5;
 
     public static int Run(string[] args)
@@ -133,7 +133,7 @@ internal static class StepBenchmark
                 if (list.Any(t => t.Loss100 != loss)) agree = false; // one implementation must repeat itself exactly
                 reference ??= loss;
                 double relative = Math.Abs(loss - reference.Value) / Math.Abs(reference.Value);
-                if (!(relative <= m.LossTolerance(options.Optimizer))) agree = false;
+                if (!(relative <= LossTolerance)) agree = false;
                 double? nativeCalls = calls.TryGetValue((impl, m.Name), out var c) ? c : null;
                 var (wall, cpu, faults) = (Stat(impl, t => t.Wall)!.Value, Stat(impl, t => t.Cpu)!.Value, Stat(impl, t => t.Faults)!.Value);
                 rows.Add([Titles[impl], F(wall, 1), F(cpu, 1), F(faults, 2), loss.ToString("G9", CultureInfo.InvariantCulture),
@@ -178,7 +178,7 @@ internal static class StepBenchmark
             {
                 ["phases_us_per_step"] = phaseReport,
                 ["model"] = m.Name, ["description"] = m.Describe(options.Optimizer), ["steps_per_repeat"] = options.StepsFor(m),
-                ["loss_tolerance"] = m.LossTolerance(options.Optimizer),
+                ["loss_tolerance"] = LossTolerance,
                 ["implementations"] = entries, ["ratios"] = ratios,
             });
         }
@@ -189,11 +189,9 @@ internal static class StepBenchmark
             Console.WriteLine("warning: the reference BLAS is in use (15-25x slower matmuls than OpenBLAS): the wide model's numbers are " +
                               "dominated by it. sudo apt-get install libopenblas0-pthread selects OpenBLAS for all four.");
         if (!options.CountCalls) Console.WriteLine("native calls per C# step: not counted (--count-calls counts them with uprobes and perf; needs root)");
-        var looser = options.Models.Where(m => m.LossTolerance(options.Optimizer) != LossTolerance)
-            .Select(m => $", {m.Name} {m.LossTolerance(options.Optimizer):0e+0}").ToArray();
         Console.WriteLine(agree
-            ? $"losses after 100 steps agree within {LossTolerance:0e+0} relative{string.Concat(looser)}"
-            : $"ERROR: the losses after 100 steps differ by more than {LossTolerance:0e+0}{string.Concat(looser)} relative (see the tables above)");
+            ? $"losses after 100 steps agree within {LossTolerance:0e+0} relative"
+            : $"ERROR: the losses after 100 steps differ by more than {LossTolerance:0e+0} relative (see the tables above)");
 
         var json = options.Json ?? Path.Combine(root, "benchmarks", "results",
             $"step-{options.Optimizer}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmm", CultureInfo.InvariantCulture)}.json");

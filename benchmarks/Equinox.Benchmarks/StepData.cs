@@ -69,17 +69,6 @@ internal sealed record StepModel(string Name, int In, int Width, int Out, int De
         _ => throw new InvalidOperationException($"no loss for {model.GetType().Name}"),
     };
 
-    /// <summary>
-    /// The relative difference allowed between the implementations' losses after 100 steps. 1e-5, except for
-    /// <c>cnn</c> and <c>gru</c> under Adam: 1e-4. With SGD these two agree with C++ and PyTorch to about 3e-10, so the
-    /// forward and backward passes are the same; under Adam, the library's fused update (one vectorised loop per step)
-    /// rounds differently from torch.optim.Adam's separate ops, and Adam's m / (sqrt(v) + eps) magnifies that for
-    /// gradients near zero: 2.9e-5 (cnn) and 4.6e-5 (gru) after 100 steps in float32. (The MLPs drift alike under Adam,
-    /// small 1.4e-4, wide 5.6e-5, and are left at 1e-5 so the run still reports it.)
-    /// </summary>
-    public double LossTolerance(string optimizer) =>
-        optimizer == "adam" && Kind is (StepKind.Cnn or StepKind.Gru) ? 1e-4 : StepBenchmark.LossTolerance;
-
     /// <summary>The shapes of the parameters, in torch's order (what <see cref="StepData.Write"/> checks).</summary>
     public long[][] ParameterShapes() => Kind switch
     {
