@@ -1,0 +1,201 @@
+using System.IO.MemoryMappedFiles;
+using Equinox.Checkpoints;
+using Equinox.Tensors;
+using Equinox.Tensors.Interop;
+
+namespace Equinox;
+
+// Saving and loading a tree's leaves as safetensors, keyed by PyTorch state_dict names (layers.0.weight).
+public static partial class Eqx
+{
+    /// <summary>
+    /// Writes every tensor of <paramref name="tree"/> to <paramref name="path"/> as safetensors, named by its
+    /// <see cref="TreePath.StateDictKey"/> (<c>layers.0.weight</c>, as PyTorch's <c>state_dict</c>), with optional
+    /// string <paramref name="metadata"/>. The write is atomic: the file is written beside the target under a temporary
+    /// name, flushed to disk, then renamed over it, so a crash leaves the previous checkpoint (or none), never half of
+    /// one. Null slots (holes) are not written.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A leaf has a dtype safetensors cannot hold (complex).</exception>
+    /// <exception cref="ArgumentException">Two leaves have the same state_dict name.</exception>
+    public static unsafe void SaveLeaves<T>(string path, T tree, IReadOnlyDictionary<string, string>? metadata = null) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(tree);
+        if (metadata?.ContainsKey("") == true) throw new ArgumentException("metadata keys must not be empty.", nameof(metadata));
+        var entries = new List<SafeTensorsEntry>();
+        var tensors = new List<Tensor>();
+        var seen = new Dictionary<string, TreePath>(StringComparer.Ordinal);
+        long offset = 0;
+        foreach (var (treePath, leaf) in LeavesWithPaths(tree))
+        {
+            if (leaf is null) continue;
+            var name = treePath.StateDictKey;
+            if (!seen.TryAdd(name, treePath))
+                throw new ArgumentException($"SaveLeaves: the leaves at {seen[name]} and {treePath} both have the state_dict name '{name}'.", nameof(tree));
+            long bytes = leaf.NumberOfElements * leaf.DType.ElementSize();
+            entries.Add(new SafeTensorsEntry(name, leaf.DType, leaf.Shape.ToArray(), offset, offset + bytes));
+            tensors.Add(leaf);
+            offset += bytes;
+        }
+        var header = SafeTensorsHeader.Write(entries, metadata);
+
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                stream.Write(header);
+                var buffer = new byte[1 << 20];
+                foreach (var leaf in tensors)
+                {
+                    long bytes = leaf.NumberOfElements * leaf.DType.ElementSize();
+                    if (bytes == 0) continue;
+                    // One copy out of the native buffer (LibTorch makes it contiguous and moves it to the CPU).
+                    if (bytes > buffer.Length) buffer = new byte[bytes <= Array.MaxLength ? bytes : throw new NotSupportedException(
+                        $"SaveLeaves: a leaf of {bytes} bytes is larger than one managed buffer; split it.")];
+                    fixed (byte* p = buffer)
+                        Tensor.Check(NativeMethods.eqx_copy_to_host(leaf, p, bytes), "SaveLeaves", leaf);
+                    stream.Write(buffer, 0, (int)bytes);
+                }
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>The string metadata stored in the safetensors file at <paramref name="path"/> (empty when none).</summary>
+    /// <exception cref="CheckpointException">The file is not a valid safetensors file.</exception>
+    public static IReadOnlyDictionary<string, string> ReadCheckpointMetadata(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = File.OpenRead(path);
+        return SafeTensorsHeader.Read(stream, stream.Length, path).Metadata;
+    }
+
+    /// <summary>
+    /// A tree with the structure and static part of <paramref name="like"/> whose tensors are read from the
+    /// safetensors file at <paramref name="path"/>, matched by state_dict name (<c>layers.0.weight</c>). The whole file
+    /// is validated before any tensor is allocated; then each tensor is copied from the memory-mapped file straight
+    /// into its native buffer.
+    /// </summary>
+    /// <param name="path">The checkpoint.</param>
+    /// <param name="like">The tree to fill: its tensor slots say which names, shapes and dtypes to expect (its values
+    /// are not read). Null slots stay null.</param>
+    /// <param name="strict">When true (the default), every slot must be in the file and every tensor in the file must
+    /// have a slot. When false, slots missing from the file keep <paramref name="like"/>'s tensor and extra tensors
+    /// are ignored (loading part of a model).</param>
+    /// <param name="rename">Maps a slot's state_dict name to the name in the file (for files written by models whose
+    /// names differ), or null to use it as it is.</param>
+    /// <param name="convertDTypes">Converts a tensor whose dtype differs from its slot's instead of refusing it.</param>
+    /// <param name="device">Where to put the loaded tensors; by default, the device of the slot in <paramref name="like"/>.</param>
+    /// <exception cref="CheckpointException">The file is malformed, or its tensors do not fit <paramref name="like"/>:
+    /// one message lists every missing, extra and mismatched name with expected and found shape and dtype.</exception>
+    public static unsafe T LoadLeaves<T>(string path, T like, bool strict = true, Func<string, string>? rename = null,
+        bool convertDTypes = false, Device? device = null) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(like);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long fileLength = stream.Length;
+        var (entries, _, dataStart) = SafeTensorsHeader.Read(stream, fileLength, path);
+        var byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+
+        var slots = LeavesWithPaths(like);
+        var plan = new SafeTensorsEntry?[slots.Count];
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var missing = new List<string>();
+        var mismatched = new List<string>();
+        for (int i = 0; i < slots.Count; i++)
+        {
+            var (treePath, slot) = slots[i];
+            if (slot is null) continue;
+            var key = treePath.StateDictKey;
+            var name = rename?.Invoke(key) ?? key;
+            if (!byName.TryGetValue(name, out var entry))
+            {
+                if (strict) missing.Add($"{Shown(key, name)} ({slot.Describe()})");
+                continue;
+            }
+            used.Add(name);
+            bool shapeFits = slot.Shape.ToArray().AsSpan().SequenceEqual(entry.Shape);
+            if (!shapeFits || (entry.DType != slot.DType && !convertDTypes))
+                mismatched.Add($"{Shown(key, name)}: expected {slot.DType.ShortName()}[{string.Join(",", slot.Shape.ToArray())}], " +
+                               $"found {entry.DType.ShortName()}[{string.Join(",", entry.Shape)}]");
+            plan[i] = entry;
+        }
+        var extra = strict ? entries.Where(e => !used.Contains(e.Name)).Select(e => $"{e.Name} ({e.DType.ShortName()}[{string.Join(",", e.Shape)}])").ToList() : [];
+        if (missing.Count + mismatched.Count + extra.Count > 0)
+        {
+            var parts = new List<string>();
+            if (missing.Count > 0) parts.Add($"missing from the file: {string.Join(", ", missing)}");
+            if (extra.Count > 0) parts.Add($"in the file but not in the tree: {string.Join(", ", extra)}");
+            if (mismatched.Count > 0) parts.Add($"mismatched: {string.Join("; ", mismatched)}");
+            var hint = !strict ? "" : extra.Count > 0 || missing.Count > 0
+                ? " To load only the names both have, pass strict: false; to map names, pass rename."
+                : "";
+            throw new CheckpointException(path, $"the checkpoint does not fit {like.GetType().Name}: {string.Join(". ", parts)}.{hint}");
+        }
+
+        var leaves = Flatten(like);
+        long dataLength = fileLength - dataStart;
+        using var map = dataLength > 0 ? MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true) : null;
+        using var view = map?.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* basePointer = null;
+        view?.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
+        var loaded = new List<Tensor>();
+        try
+        {
+            for (int i = 0; i < plan.Length; i++)
+            {
+                if (plan[i] is not { } entry) continue;
+                var slot = leaves[i]!;
+                var shape = entry.Shape;
+                Tensor tensor;
+                if (entry.End == entry.Begin) tensor = Tensor.Zeros(shape, entry.DType);
+                else
+                {
+                    byte* source = basePointer + view!.PointerOffset + dataStart + entry.Begin;
+                    fixed (long* s = shape)
+                        tensor = Tensor.Wrap(NativeMethods.eqx_from_data(source, s, shape.Length, (int)entry.DType), "LoadLeaves", entry.DType);
+                }
+                loaded.Add(tensor);
+                if (tensor.DType != slot.DType)
+                {
+                    var converted = tensor.To(slot.DType);
+                    loaded.Add(converted);
+                    tensor = converted;
+                }
+                var target = device ?? slot.Device;
+                if (tensor.Device != target)
+                {
+                    var moved = tensor.To(target);
+                    loaded.Add(moved);
+                    tensor = moved;
+                }
+                leaves[i] = tensor;
+            }
+        }
+        catch
+        {
+            foreach (var t in loaded) t.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (basePointer is not null) view!.SafeMemoryMappedViewHandle.ReleasePointer();
+        }
+        // Intermediates of a conversion or a move go now; the loaded leaves stay.
+        var kept = new HashSet<Tensor>(leaves.OfType<Tensor>(), ReferenceEqualityComparer.Instance);
+        foreach (var t in loaded) if (!kept.Contains(t)) t.Dispose();
+        return Unflatten(like, leaves);
+    }
+
+    private static string Shown(string key, string name) => key == name ? key : $"{key} (as '{name}')";
+}
