@@ -17,25 +17,44 @@ public static partial class Eqx
     /// </summary>
     /// <exception cref="NotSupportedException">A leaf has a dtype safetensors cannot hold (complex).</exception>
     /// <exception cref="ArgumentException">Two leaves have the same state_dict name.</exception>
-    public static unsafe void SaveLeaves<T>(string path, T tree, IReadOnlyDictionary<string, string>? metadata = null) where T : ITreeNode
+    public static void SaveLeaves<T>(string path, T tree, IReadOnlyDictionary<string, string>? metadata = null) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(tree);
+        SaveLeaves(path, [("", tree)], metadata);
+    }
+
+    /// <summary>
+    /// Writes several trees to one checkpoint, each tensor's name prefixed by its tree's prefix (a model, its optimiser
+    /// state and a State: <c>[("model.", model), ("opt.", optState)]</c>); load each with
+    /// <see cref="LoadLeaves{T}"/> and its prefix. Atomic
+    /// as <see cref="SaveLeaves{T}"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A leaf has a dtype safetensors cannot hold (complex).</exception>
+    /// <exception cref="ArgumentException">Two leaves get the same name.</exception>
+    public static unsafe void SaveLeaves(string path, IReadOnlyList<(string Prefix, ITreeNode Tree)> trees, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(trees);
         if (metadata?.ContainsKey("") == true) throw new ArgumentException("metadata keys must not be empty.", nameof(metadata));
         var entries = new List<SafeTensorsEntry>();
         var tensors = new List<Tensor>();
-        var seen = new Dictionary<string, TreePath>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         long offset = 0;
-        foreach (var (treePath, leaf) in LeavesWithPaths(tree))
+        foreach (var (prefix, tree) in trees)
         {
-            if (leaf is null) continue;
-            var name = treePath.StateDictKey;
-            if (!seen.TryAdd(name, treePath))
-                throw new ArgumentException($"SaveLeaves: the leaves at {seen[name]} and {treePath} both have the state_dict name '{name}'.", nameof(tree));
-            long bytes = leaf.NumberOfElements * leaf.DType.ElementSize();
-            entries.Add(new SafeTensorsEntry(name, leaf.DType, leaf.Shape.ToArray(), offset, offset + bytes));
-            tensors.Add(leaf);
-            offset += bytes;
+            ArgumentNullException.ThrowIfNull(tree, nameof(trees));
+            foreach (var (treePath, leaf) in LeavesWithPaths(tree))
+            {
+                if (leaf is null) continue;
+                var name = (prefix ?? "") + treePath.StateDictKey;
+                var where = $"{prefix}{treePath}";
+                if (!seen.TryAdd(name, where))
+                    throw new ArgumentException($"SaveLeaves: the leaves at {seen[name]} and {where} both have the name '{name}'.", nameof(trees));
+                long bytes = leaf.NumberOfElements * leaf.DType.ElementSize();
+                entries.Add(new SafeTensorsEntry(name, leaf.DType, leaf.Shape.ToArray(), offset, offset + bytes));
+                tensors.Add(leaf);
+                offset += bytes;
+            }
         }
         var header = SafeTensorsHeader.Write(entries, metadata);
 
@@ -95,17 +114,20 @@ public static partial class Eqx
     /// names differ), or null to use it as it is.</param>
     /// <param name="convertDTypes">Converts a tensor whose dtype differs from its slot's instead of refusing it.</param>
     /// <param name="device">Where to put the loaded tensors; by default, the device of the slot in <paramref name="like"/>.</param>
+    /// <param name="prefix">Reads only the tensors whose names start with it (one tree of a checkpoint of several),
+    /// matching the rest of the name against <paramref name="like"/>'s.</param>
     /// <exception cref="CheckpointException">The file is malformed, or its tensors do not fit <paramref name="like"/>:
     /// one message lists every missing, extra and mismatched name with expected and found shape and dtype.</exception>
     public static unsafe T LoadLeaves<T>(string path, T like, bool strict = true, Func<string, string>? rename = null,
-        bool convertDTypes = false, Device? device = null) where T : ITreeNode
+        bool convertDTypes = false, Device? device = null, string prefix = "") where T : ITreeNode
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(like);
+        ArgumentNullException.ThrowIfNull(prefix);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         long fileLength = stream.Length;
         var (entries, _, dataStart) = SafeTensorsHeader.Read(stream, fileLength, path);
-        var byName = entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
+        var byName = entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Name, StringComparer.Ordinal);
 
         var slots = LeavesWithPaths(like);
         var plan = new SafeTensorsEntry?[slots.Count];
@@ -117,7 +139,7 @@ public static partial class Eqx
             var (treePath, slot) = slots[i];
             if (slot is null) continue;
             var key = treePath.StateDictKey;
-            var name = rename?.Invoke(key) ?? key;
+            var name = prefix + (rename?.Invoke(key) ?? key);
             if (!byName.TryGetValue(name, out var entry))
             {
                 if (strict) missing.Add($"{Shown(key, name)} ({slot.Describe()})");
@@ -130,7 +152,7 @@ public static partial class Eqx
                                $"found {entry.DType.ShortName()}[{string.Join(",", entry.Shape)}]");
             plan[i] = entry;
         }
-        var extra = strict ? entries.Where(e => !used.Contains(e.Name)).Select(e => $"{e.Name} ({e.DType.ShortName()}[{string.Join(",", e.Shape)}])").ToList() : [];
+        var extra = strict ? byName.Values.Where(e => !used.Contains(e.Name)).Select(e => $"{e.Name} ({e.DType.ShortName()}[{string.Join(",", e.Shape)}])").ToList() : [];
         if (missing.Count + mismatched.Count + extra.Count > 0)
         {
             var parts = new List<string>();

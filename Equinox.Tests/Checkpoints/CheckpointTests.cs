@@ -48,6 +48,32 @@ public class CheckpointTests
     }
 
     [Test]
+    public void AModelItsOptimiserStateAndItsStateShareOneFileUnderPrefixes()
+    {
+        using var scope = Torch.Scope();
+        var (model, state) = Eqx.MakeWithState(new Sequential(new Linear(2, 3, Key.Create(13)), new BatchNorm(3)));
+        (_, state) = model.Forward(Tensor.Normal(Key.Create(14), [4, 2]), state);
+        var adam = new Adam(0.01);
+        var opt = adam.Init(model);
+        var path = Path.Combine(directory, "all.safetensors");
+        Eqx.SaveLeaves(path, [("model.", model), ("opt.", opt), ("state.", state)], new Dictionary<string, string> { ["step"] = "7" });
+        var names = System.Text.Json.JsonDocument.Parse(HeaderOf(path)).RootElement.EnumerateObject().Select(p => p.Name).Where(n => n != "__metadata__").ToArray();
+        Assert.That(names.Count(n => n.StartsWith("model.", StringComparison.Ordinal)), Is.EqualTo(Eqx.Leaves(model).Length));
+        Assert.That(names.Count(n => n.StartsWith("opt.", StringComparison.Ordinal)), Is.EqualTo(Eqx.Leaves(opt).Length));
+        Assert.That(names.Count(n => n.StartsWith("state.", StringComparison.Ordinal)), Is.EqualTo(Eqx.Leaves(state).Length));
+        Assert.That(names, Does.Contain("model.layers.0.weight"));
+
+        var (freshModel, freshState) = Eqx.MakeWithState(new Sequential(new Linear(2, 3, Key.Create(15)), new BatchNorm(3)));
+        var loadedModel = Eqx.LoadLeaves(path, freshModel, prefix: "model.");
+        var loadedOpt = Eqx.LoadLeaves(path, adam.Init(freshModel), prefix: "opt.");
+        var loadedState = Eqx.LoadLeaves(path, freshState, prefix: "state.");
+        Assert.That(Eqx.Leaves(loadedModel).Select(Values), Is.EqualTo(Eqx.Leaves(model).Select(Values)));
+        Assert.That(Eqx.Leaves(loadedOpt).Select(Values), Is.EqualTo(Eqx.Leaves(opt).Select(Values)));
+        Assert.That(Eqx.Leaves(loadedState).Select(Values), Is.EqualTo(Eqx.Leaves(state).Select(Values)));
+        Assert.That(Eqx.ReadCheckpointMetadata(path)["step"], Is.EqualTo("7"));
+    }
+
+    [Test]
     public void ATreeThatDoesNotFitGetsOneMessageNamingEveryMissingExtraAndMismatchedName()
     {
         using var scope = Torch.Scope();
