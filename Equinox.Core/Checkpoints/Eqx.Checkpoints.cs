@@ -26,14 +26,53 @@ public static partial class Eqx
     /// <summary>
     /// Writes several trees to one checkpoint, each tensor's name prefixed by its tree's prefix (a model, its optimiser
     /// state and a State: <c>[("model.", model), ("opt.", optState)]</c>); load each with
-    /// <see cref="LoadLeaves{T}"/> and its prefix. Atomic
+    /// <see cref="LoadLeaves{T}(string, T, bool, Func{string, string}?, bool, Device?, string)"/> and its prefix. Atomic
     /// as <see cref="SaveLeaves{T}"/>.
     /// </summary>
     /// <exception cref="NotSupportedException">A leaf has a dtype safetensors cannot hold (complex).</exception>
     /// <exception cref="ArgumentException">Two leaves get the same name.</exception>
-    public static unsafe void SaveLeaves(string path, IReadOnlyList<(string Prefix, ITreeNode Tree)> trees, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void SaveLeaves(string path, IReadOnlyList<(string Prefix, ITreeNode Tree)> trees, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        var (header, tensors) = Layout(trees, metadata);
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                WriteCheckpoint(stream, header, tensors);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the trees' tensors as safetensors to <paramref name="stream"/> (at its position; it is not closed), as
+    /// <see cref="SaveLeaves(string, IReadOnlyList{ValueTuple{string, ITreeNode}}, IReadOnlyDictionary{string, string}?)"/>
+    /// does to a file, but not atomically: the stream is the caller's.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A leaf has a dtype safetensors cannot hold (complex).</exception>
+    /// <exception cref="ArgumentException">Two leaves get the same name.</exception>
+    public static void SaveLeaves(Stream stream, IReadOnlyList<(string Prefix, ITreeNode Tree)> trees, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var (header, tensors) = Layout(trees, metadata);
+        WriteCheckpoint(stream, header, tensors);
+        stream.Flush();
+    }
+
+    // The header and the tensors in file order; every check that can fail happens here, before anything is written.
+    private static (byte[] Header, List<Tensor> Tensors) Layout(IReadOnlyList<(string Prefix, ITreeNode Tree)> trees,
+        IReadOnlyDictionary<string, string>? metadata)
+    {
         ArgumentNullException.ThrowIfNull(trees);
         if (metadata?.ContainsKey("") == true) throw new ArgumentException("metadata keys must not be empty.", nameof(metadata));
         var entries = new List<SafeTensorsEntry>();
@@ -56,36 +95,23 @@ public static partial class Eqx
                 offset += bytes;
             }
         }
-        var header = SafeTensorsHeader.Write(entries, metadata);
+        return (SafeTensorsHeader.Write(entries, metadata), tensors);
+    }
 
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+    private static unsafe void WriteCheckpoint(Stream stream, byte[] header, List<Tensor> tensors)
+    {
+        stream.Write(header);
+        var buffer = new byte[1 << 20];
+        foreach (var leaf in tensors)
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                stream.Write(header);
-                var buffer = new byte[1 << 20];
-                foreach (var leaf in tensors)
-                {
-                    long bytes = leaf.NumberOfElements * leaf.DType.ElementSize();
-                    if (bytes == 0) continue;
-                    // One copy out of the native buffer (LibTorch makes it contiguous and moves it to the CPU).
-                    if (bytes > buffer.Length) buffer = new byte[bytes <= Array.MaxLength ? bytes : throw new NotSupportedException(
-                        $"SaveLeaves: a leaf of {bytes} bytes is larger than one managed buffer; split it.")];
-                    fixed (byte* p = buffer)
-                        Tensor.Check(NativeMethods.eqx_copy_to_host(leaf, p, bytes), "SaveLeaves", leaf);
-                    stream.Write(buffer, 0, (int)bytes);
-                }
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
+            long bytes = leaf.NumberOfElements * leaf.DType.ElementSize();
+            if (bytes == 0) continue;
+            // One copy out of the native buffer (LibTorch makes it contiguous and moves it to the CPU).
+            if (bytes > buffer.Length) buffer = new byte[bytes <= Array.MaxLength ? bytes : throw new NotSupportedException(
+                $"SaveLeaves: a leaf of {bytes} bytes is larger than one managed buffer; split it.")];
+            fixed (byte* p = buffer)
+                Tensor.Check(NativeMethods.eqx_copy_to_host(leaf, p, bytes), "SaveLeaves", leaf);
+            stream.Write(buffer, 0, (int)bytes);
         }
     }
 
@@ -118,17 +144,123 @@ public static partial class Eqx
     /// matching the rest of the name against <paramref name="like"/>'s.</param>
     /// <exception cref="CheckpointException">The file is malformed, or its tensors do not fit <paramref name="like"/>:
     /// one message lists every missing, extra and mismatched name with expected and found shape and dtype.</exception>
-    public static unsafe T LoadLeaves<T>(string path, T like, bool strict = true, Func<string, string>? rename = null,
+    public static T LoadLeaves<T>(string path, T like, bool strict = true, Func<string, string>? rename = null,
         bool convertDTypes = false, Device? device = null, string prefix = "") where T : ITreeNode
     {
         ArgumentNullException.ThrowIfNull(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        return Load(stream, path, like, strict, rename, convertDTypes, device, prefix);
+    }
+
+    /// <summary>
+    /// <see cref="LoadLeaves{T}(string, T, bool, Func{string, string}?, bool, Device?, string)"/> from a stream holding
+    /// one safetensors checkpoint from its current position to its end (a stream that cannot seek is read into memory
+    /// first). Tensors pass through one managed buffer on their way to LibTorch.
+    /// </summary>
+    /// <exception cref="CheckpointException">The data is malformed, or its tensors do not fit <paramref name="like"/>.</exception>
+    public static T LoadLeaves<T>(Stream stream, T like, bool strict = true, Func<string, string>? rename = null,
+        bool convertDTypes = false, Device? device = null, string prefix = "") where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (stream.CanSeek) return Load(stream, null, like, strict, rename, convertDTypes, device, prefix);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        return Load(copy, null, like, strict, rename, convertDTypes, device, prefix);
+    }
+
+    // A file is memory-mapped (file is its path); another stream is read in order.
+    private static unsafe T Load<T>(Stream stream, string? file, T like, bool strict, Func<string, string>? rename,
+        bool convertDTypes, Device? device, string prefix) where T : ITreeNode
+    {
         ArgumentNullException.ThrowIfNull(like);
         ArgumentNullException.ThrowIfNull(prefix);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long fileLength = stream.Length;
-        var (entries, _, dataStart) = SafeTensorsHeader.Read(stream, fileLength, path);
+        long start = stream.Position;
+        long length = stream.Length - start;
+        var (entries, _, dataStart) = SafeTensorsHeader.Read(stream, length, file);
         var byName = entries.Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(e => e.Name, StringComparer.Ordinal);
+        var plan = Match(file, like, byName, strict, rename, convertDTypes, prefix);
 
+        var leaves = Flatten(like);
+        var slotOf = new Dictionary<SafeTensorsEntry, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < plan.Length; i++) if (plan[i] is { } e) slotOf[e] = i;
+        var loaded = new List<Tensor>();
+        MemoryMappedFile? map = null;
+        MemoryMappedViewAccessor? view = null;
+        byte* basePointer = null;
+        try
+        {
+            if (file is not null && length > dataStart)
+            {
+                map = MemoryMappedFile.CreateFromFile((FileStream)stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
+                view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+                view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
+                basePointer += view.PointerOffset;
+            }
+            byte[] buffer = [];
+            // Entries are in data order, so a plain stream is read front to back.
+            foreach (var entry in entries)
+            {
+                long bytes = entry.End - entry.Begin;
+                if (!slotOf.TryGetValue(entry, out int i))
+                {
+                    if (basePointer is null) stream.Seek(bytes, SeekOrigin.Current);
+                    continue;
+                }
+                var slot = leaves[i]!;
+                var shape = entry.Shape;
+                Tensor tensor;
+                if (bytes == 0) tensor = Tensor.Zeros(shape, entry.DType);
+                else if (basePointer is not null)
+                {
+                    fixed (long* s = shape)
+                        tensor = Tensor.Wrap(NativeMethods.eqx_from_data(basePointer + dataStart + entry.Begin, s, shape.Length, (int)entry.DType), "LoadLeaves", entry.DType);
+                }
+                else
+                {
+                    if (buffer.Length < bytes) buffer = new byte[bytes <= Array.MaxLength ? bytes
+                        : throw new CheckpointException(file, $"entry '{entry.Name}' is {bytes} bytes, more than one buffer holds; load it from a file.")];
+                    stream.ReadExactly(buffer, 0, (int)bytes);
+                    fixed (byte* source = buffer)
+                    fixed (long* s = shape)
+                        tensor = Tensor.Wrap(NativeMethods.eqx_from_data(source, s, shape.Length, (int)entry.DType), "LoadLeaves", entry.DType);
+                }
+                loaded.Add(tensor);
+                if (tensor.DType != slot.DType)
+                {
+                    tensor = tensor.To(slot.DType);
+                    loaded.Add(tensor);
+                }
+                var target = device ?? slot.Device;
+                if (tensor.Device != target)
+                {
+                    tensor = tensor.To(target);
+                    loaded.Add(tensor);
+                }
+                leaves[i] = tensor;
+            }
+        }
+        catch
+        {
+            foreach (var t in loaded) t.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (basePointer is not null) view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            view?.Dispose();
+            map?.Dispose();
+        }
+        // Intermediates of a conversion or a move go now; the loaded leaves stay.
+        var kept = new HashSet<Tensor>(leaves.OfType<Tensor>(), ReferenceEqualityComparer.Instance);
+        foreach (var t in loaded) if (!kept.Contains(t)) t.Dispose();
+        return Unflatten(like, leaves);
+    }
+
+    // Which entry fills each slot of like; throws one message naming every missing, extra and mismatched name.
+    private static SafeTensorsEntry?[] Match<T>(string? file, T like, Dictionary<string, SafeTensorsEntry> byName, bool strict,
+        Func<string, string>? rename, bool convertDTypes, string prefix) where T : ITreeNode
+    {
         var slots = LeavesWithPaths(like);
         var plan = new SafeTensorsEntry?[slots.Count];
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -162,61 +294,9 @@ public static partial class Eqx
             var hint = !strict ? "" : extra.Count > 0 || missing.Count > 0
                 ? " To load only the names both have, pass strict: false; to map names, pass rename."
                 : "";
-            throw new CheckpointException(path, $"the checkpoint does not fit {like.GetType().Name}: {string.Join(". ", parts)}.{hint}");
+            throw new CheckpointException(file, $"the checkpoint does not fit {like.GetType().Name}: {string.Join(". ", parts)}.{hint}");
         }
-
-        var leaves = Flatten(like);
-        long dataLength = fileLength - dataStart;
-        using var map = dataLength > 0 ? MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true) : null;
-        using var view = map?.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-        byte* basePointer = null;
-        view?.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
-        var loaded = new List<Tensor>();
-        try
-        {
-            for (int i = 0; i < plan.Length; i++)
-            {
-                if (plan[i] is not { } entry) continue;
-                var slot = leaves[i]!;
-                var shape = entry.Shape;
-                Tensor tensor;
-                if (entry.End == entry.Begin) tensor = Tensor.Zeros(shape, entry.DType);
-                else
-                {
-                    byte* source = basePointer + view!.PointerOffset + dataStart + entry.Begin;
-                    fixed (long* s = shape)
-                        tensor = Tensor.Wrap(NativeMethods.eqx_from_data(source, s, shape.Length, (int)entry.DType), "LoadLeaves", entry.DType);
-                }
-                loaded.Add(tensor);
-                if (tensor.DType != slot.DType)
-                {
-                    var converted = tensor.To(slot.DType);
-                    loaded.Add(converted);
-                    tensor = converted;
-                }
-                var target = device ?? slot.Device;
-                if (tensor.Device != target)
-                {
-                    var moved = tensor.To(target);
-                    loaded.Add(moved);
-                    tensor = moved;
-                }
-                leaves[i] = tensor;
-            }
-        }
-        catch
-        {
-            foreach (var t in loaded) t.Dispose();
-            throw;
-        }
-        finally
-        {
-            if (basePointer is not null) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-        }
-        // Intermediates of a conversion or a move go now; the loaded leaves stay.
-        var kept = new HashSet<Tensor>(leaves.OfType<Tensor>(), ReferenceEqualityComparer.Instance);
-        foreach (var t in loaded) if (!kept.Contains(t)) t.Dispose();
-        return Unflatten(like, leaves);
+        return plan;
     }
 
     private static string Shown(string key, string name) => key == name ? key : $"{key} (as '{name}')";

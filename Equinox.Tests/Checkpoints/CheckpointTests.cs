@@ -74,6 +74,49 @@ public class CheckpointTests
     }
 
     [Test]
+    public void AStreamHoldsTheSameBytesAsAFileAndLoadsBackEvenWhenItCannotSeek()
+    {
+        using var scope = Torch.Scope();
+        var model = new Mlp(2, 1, 8, 2, Key.Create(16));
+        var opt = new Adam(0.01).Init(model);
+        var path = Path.Combine(directory, "file.safetensors");
+        Eqx.SaveLeaves(path, [("model.", model), ("opt.", opt)]);
+        using var memory = new MemoryStream();
+        memory.Write([1, 2, 3]);   // the checkpoint starts at the stream's position
+        Eqx.SaveLeaves(memory, [("model.", model), ("opt.", opt)]);
+        Assert.That(memory.ToArray()[3..], Is.EqualTo(File.ReadAllBytes(path)));
+
+        memory.Position = 3;
+        var fromStream = Eqx.LoadLeaves(memory, new Mlp(2, 1, 8, 2, Key.Create(17)), prefix: "opt.", rename: null, strict: false);
+        Assert.That(Eqx.Leaves(fromStream).Select(Values), Is.Not.EqualTo(Eqx.Leaves(model).Select(Values)), "no model. tensor is read under opt.");
+        memory.Position = 3;
+        var loaded = Eqx.LoadLeaves(memory, new Mlp(2, 1, 8, 2, Key.Create(17)), prefix: "model.");
+        Assert.That(Eqx.Leaves(loaded).Select(Values), Is.EqualTo(Eqx.Leaves(model).Select(Values)));
+        using var forwardOnly = new ForwardOnlyStream(File.ReadAllBytes(path));
+        var loadedOpt = Eqx.LoadLeaves(forwardOnly, new Adam(0.01).Init(model), prefix: "opt.");
+        Assert.That(Eqx.Leaves(loadedOpt).Select(Values), Is.EqualTo(Eqx.Leaves(opt).Select(Values)));
+        var bad = new MemoryStream(File.ReadAllBytes(path)[..40]);
+        var e = Assert.Throws<CheckpointException>(() => Eqx.LoadLeaves(bad, model, prefix: "model."))!;
+        Assert.That(e.File, Is.Null);
+        Assert.That(e.Message, Does.StartWith("the header length at offset 0 is"));
+    }
+
+    private sealed class ForwardOnlyStream(byte[] bytes) : Stream
+    {
+        private readonly MemoryStream inner = new(bytes);
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    [Test]
     public void ATreeThatDoesNotFitGetsOneMessageNamingEveryMissingExtraAndMismatchedName()
     {
         using var scope = Torch.Scope();
