@@ -1,4 +1,3 @@
-using System.IO.MemoryMappedFiles;
 using Equinox.Checkpoints;
 using Equinox.Tensors;
 using Equinox.Tensors.Interop;
@@ -127,8 +126,8 @@ public static partial class Eqx
     /// <summary>
     /// A tree with the structure and static part of <paramref name="like"/> whose tensors are read from the
     /// safetensors file at <paramref name="path"/>, matched by state_dict name (<c>layers.0.weight</c>). The whole file
-    /// is validated before any tensor is allocated; then each tensor is copied from the memory-mapped file straight
-    /// into its native buffer.
+    /// is validated before any tensor is allocated; then each tensor is read from the file straight into its native
+    /// buffer (no managed copy, no mapping: the peak is the tensors themselves).
     /// </summary>
     /// <param name="path">The checkpoint.</param>
     /// <param name="like">The tree to fill: its tensor slots say which names, shapes and dtypes to expect (its values
@@ -169,7 +168,7 @@ public static partial class Eqx
         return Load(copy, null, like, strict, rename, convertDTypes, device, prefix);
     }
 
-    // A file is memory-mapped (file is its path); another stream is read in order.
+    // A file is read with pread straight into each tensor's buffer (file is its path); another stream in order.
     private static unsafe T Load<T>(Stream stream, string? file, T like, bool strict, Func<string, string>? rename,
         bool convertDTypes, Device? device, string prefix) where T : ITreeNode
     {
@@ -185,18 +184,12 @@ public static partial class Eqx
         var slotOf = new Dictionary<SafeTensorsEntry, int>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < plan.Length; i++) if (plan[i] is { } e) slotOf[e] = i;
         var loaded = new List<Tensor>();
-        MemoryMappedFile? map = null;
-        MemoryMappedViewAccessor? view = null;
-        byte* basePointer = null;
+        var handle = file is not null ? ((FileStream)stream).SafeFileHandle : null;
+        bool addedReference = false;
         try
         {
-            if (file is not null && length > dataStart)
-            {
-                map = MemoryMappedFile.CreateFromFile((FileStream)stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
-                view = map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-                view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
-                basePointer += view.PointerOffset;
-            }
+            handle?.DangerousAddRef(ref addedReference);
+            int fd = handle is null ? -1 : (int)handle.DangerousGetHandle();
             byte[] buffer = [];
             // Entries are in data order, so a plain stream is read front to back.
             foreach (var entry in entries)
@@ -204,17 +197,17 @@ public static partial class Eqx
                 long bytes = entry.End - entry.Begin;
                 if (!slotOf.TryGetValue(entry, out int i))
                 {
-                    if (basePointer is null) stream.Seek(bytes, SeekOrigin.Current);
+                    if (fd < 0) stream.Seek(bytes, SeekOrigin.Current);
                     continue;
                 }
                 var slot = leaves[i]!;
                 var shape = entry.Shape;
                 Tensor tensor;
                 if (bytes == 0) tensor = Tensor.Zeros(shape, entry.DType);
-                else if (basePointer is not null)
+                else if (fd >= 0)
                 {
                     fixed (long* s = shape)
-                        tensor = Tensor.Wrap(NativeMethods.eqx_from_data(basePointer + dataStart + entry.Begin, s, shape.Length, (int)entry.DType), "LoadLeaves", entry.DType);
+                        tensor = Tensor.Wrap(NativeMethods.eqx_from_fd(fd, start + dataStart + entry.Begin, s, shape.Length, (int)entry.DType), "LoadLeaves", entry.DType);
                 }
                 else
                 {
@@ -247,9 +240,7 @@ public static partial class Eqx
         }
         finally
         {
-            if (basePointer is not null) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            map?.Dispose();
+            if (addedReference) handle!.DangerousRelease();
         }
         // Intermediates of a conversion or a move go now; the loaded leaves stay.
         var kept = new HashSet<Tensor>(leaves.OfType<Tensor>(), ReferenceEqualityComparer.Instance);

@@ -9,6 +9,8 @@ if (args.Length > 0 && args[0] == "trees") return TreesBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "vmap") return VmapBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "jit") return JitBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "memory") return MemoryBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "checkpoint") return CheckpointBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "checkpoint-load") return CheckpointBenchmark.Load(args[1..]);
 
 Console.Error.WriteLine("""
     usage: Equinox.Benchmarks <mode> [options]
@@ -29,5 +31,7 @@ Console.Error.WriteLine("""
                  FilterJit's added cost per cached call on a 256-leaf MLP, against calling the function directly.
       memory [--width N] [--layers N] [--batch N]
                  peak CPU memory of a training step with and without donating the model.
+      checkpoint [--mb N]
+                 saves an N-megabyte safetensors checkpoint (1024) and loads it in a fresh process: peak resident memory.
     """);
 return 2;

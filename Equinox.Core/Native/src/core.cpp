@@ -1,6 +1,11 @@
 // Errors, tensor metadata, creation, copies to and from managed memory, and keyed random draws.
 #include "shim.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace eqx {
 static thread_local std::string last_error;
 void set_last_error(const char* message) { last_error = message ? message : ""; }
@@ -45,6 +50,26 @@ EQX_TENSOR_OP(eqx_from_data(const void* data, const int64_t* shape, int32_t ndim
               at::from_blob(const_cast<void*>(data), eqx::dims(shape, ndim),
                             at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)))
                   .clone())
+
+// A tensor read from an open file at `offset` straight into its own buffer (checkpoints: no second copy resident).
+static at::Tensor from_fd(int32_t fd, int64_t offset, const int64_t* shape, int32_t ndim, int32_t dtype) {
+  auto t = at::empty(eqx::dims(shape, ndim), at::TensorOptions().dtype(static_cast<at::ScalarType>(dtype)));
+  auto* data = static_cast<char*>(t.data_ptr());
+  int64_t remaining = (int64_t)t.numel() * (int64_t)t.element_size();
+  while (remaining > 0) {
+    ssize_t n = ::pread(fd, data, (size_t)std::min<int64_t>(remaining, 1 << 30), (off_t)offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      throw std::runtime_error(n == 0 ? "the file ended at byte " + std::to_string(offset) + " before the tensor's data did"
+                                      : std::string("reading the file failed: ") + std::strerror(errno));
+    data += n;
+    offset += n;
+    remaining -= n;
+  }
+  return t;
+}
+EQX_TENSOR_OP(eqx_from_fd(int32_t fd, int64_t offset, const int64_t* shape, int32_t ndim, int32_t dtype),
+              from_fd(fd, offset, shape, ndim, dtype))
 
 EQX_API int32_t eqx_copy_to_host(TH t, void* destination, int64_t nbytes) {
   EQX_TRY

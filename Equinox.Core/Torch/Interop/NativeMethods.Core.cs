@@ -19,6 +19,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int eqx_tensor_shares_storage(Tensor a, Tensor b);
 
     [LibraryImport(Library)] internal static partial IntPtr eqx_from_data(void* data, long* shape, int ndim, int dtype);
+    [LibraryImport(Library)] internal static partial IntPtr eqx_from_fd(int fd, long offset, long* shape, int ndim, int dtype);
     [LibraryImport(Library)] internal static partial int eqx_copy_to_host(Tensor t, void* destination, long nbytes);
     [LibraryImport(Library)] internal static partial IntPtr eqx_scalar_tensor(double value, long integral, int isIntegral, int dtype, int deviceType, int deviceIndex);
     [LibraryImport(Library)] internal static partial IntPtr eqx_full(long* shape, int ndim, double value, long integral, int isIntegral, int dtype, int deviceType, int deviceIndex);
