@@ -93,7 +93,10 @@ public sealed class TreePath : IEquatable<TreePath>
         return text.ToString();
     }
 
-    /// <summary>The path as a PyTorch <c>state_dict</c> key: <c>layers.0.weight</c>.</summary>
+    /// <summary>
+    /// The path as a PyTorch <c>state_dict</c> key, member names in snake case as PyTorch's and Equinox's attributes:
+    /// <c>Layers[0].Weight</c> is <c>layers.0.weight</c>, <c>QueryProj.Weight</c> is <c>query_proj.weight</c>.
+    /// </summary>
     public string StateDictKey
     {
         get
@@ -103,7 +106,7 @@ public sealed class TreePath : IEquatable<TreePath>
             {
                 parts[i] = steps[i].Kind switch
                 {
-                    TreeStepKind.Member => TreeNames.CamelCase(steps[i].Name!),
+                    TreeStepKind.Member => TreeNames.SnakeCase(steps[i].Name!),
                     TreeStepKind.Index => steps[i].Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
                     _ => steps[i].Name!,
                 };
@@ -130,7 +133,31 @@ public sealed class TreePath : IEquatable<TreePath>
 /// <summary>Naming shared by paths and printing.</summary>
 internal static class TreeNames
 {
-    /// <summary><c>InFeatures</c> becomes <c>inFeatures</c>; a name already in camel case is unchanged.</summary>
+    /// <summary><c>InFeatures</c> becomes <c>inFeatures</c> (printing); a name already in camel case is unchanged.</summary>
     public static string CamelCase(string name) =>
         name.Length == 0 || char.IsLower(name[0]) ? name : char.ToLowerInvariant(name[0]) + name[1..];
+
+    /// <summary>
+    /// <c>WeightIh</c> becomes <c>weight_ih</c>, <c>RMSNorm</c> <c>rms_norm</c>; a name already in snake case is
+    /// unchanged.
+    /// </summary>
+    public static string SnakeCase(string name)
+    {
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        for (int i = 0; i < name.Length; i++)
+        {
+            char c = name[i];
+            if (char.IsUpper(c))
+            {
+                // A word starts at an upper-case letter after a lower-case one or a digit, or at the last capital of an
+                // acronym followed by a lower-case letter (RMSNorm: RMS, Norm).
+                bool afterLower = i > 0 && (char.IsLower(name[i - 1]) || char.IsDigit(name[i - 1]));
+                bool endsAcronym = i > 0 && char.IsUpper(name[i - 1]) && i + 1 < name.Length && char.IsLower(name[i + 1]);
+                if ((afterLower || endsAcronym) && text.Length > 0 && text[^1] != '_') text.Append('_');
+                text.Append(char.ToLowerInvariant(c));
+            }
+            else text.Append(c);
+        }
+        return text.ToString();
+    }
 }

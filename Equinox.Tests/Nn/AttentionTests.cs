@@ -213,7 +213,7 @@ public class AttentionTests
         var m = new MultiheadAttention(4, 16, Key.Create(10));
         Assert.That((m.KeySize, m.ValueSize, m.OutputSize, m.QkSize, m.VoSize), Is.EqualTo((16, 16, 16, 4, 4)));
         Assert.That(Eqx.LeavesWithPaths(m).Where(p => p.Leaf is not null).Select(p => p.Path.StateDictKey),
-            Is.EqualTo(new[] { "queryProj.weight", "keyProj.weight", "valueProj.weight", "outputProj.weight" }));
+            Is.EqualTo(new[] { "query_proj.weight", "key_proj.weight", "value_proj.weight", "output_proj.weight" }));
         Assert.That(Eqx.LeafCount(m), Is.EqualTo(8), "each projection has a (null) bias slot");
         foreach (var projection in new[] { m.QueryProj, m.KeyProj, m.ValueProj, m.OutputProj })
         {

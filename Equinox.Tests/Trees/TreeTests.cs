@@ -98,6 +98,9 @@ public class TreeTests
         Assert.That(paths[0].ToString(), Is.EqualTo("Layers[0].Weight"));
         Assert.That(paths[0].StateDictKey, Is.EqualTo("layers.0.weight"));
         Assert.That(paths[5].StateDictKey, Is.EqualTo("layers.2.bias"));
+        Assert.That(new TreePath(TreeStep.Member("WeightIh")).StateDictKey, Is.EqualTo("weight_ih"));
+        Assert.That(new TreePath(TreeStep.Member("RMSNorm"), TreeStep.Member("QueryProj"), TreeStep.At(3), TreeStep.Member("already_snake")).StateDictKey,
+            Is.EqualTo("rms_norm.query_proj.3.already_snake"));
 
         var bag = Eqx.LeafPaths(NewBag()).Select(p => p.ToString()).ToArray();
         Assert.That(bag, Is.EqualTo(new[]
