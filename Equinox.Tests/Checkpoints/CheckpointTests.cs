@@ -202,6 +202,56 @@ public class CheckpointTests
         OracleAssert.Close(model.Forward(x), PyTorchOracle.Run(read, ("x", x)).Out);
     }
 
+    // The torch side of the interop tests: a module's state_dict written as safetensors with json and struct.
+    private const string TorchSave = """
+        import json, struct
+        def save(path, tensors):
+            header, offset, blobs = {}, 0, []
+            for name, t in tensors.items():
+                t = t.detach().contiguous()
+                kind = {torch.float32: "F32", torch.int64: "I64"}[t.dtype]
+                data = t.numpy().tobytes()
+                header[name] = {"dtype": kind, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+                offset += len(data); blobs.append(data)
+            text = json.dumps(header).encode()
+            with open(path, "wb") as f:
+                f.write(struct.pack("<Q", len(text))); f.write(text); f.write(b"".join(blobs))
+        torch.manual_seed(0)
+
+        """;
+
+    [Test]
+    public void TorchLayersStateDictsLoadUnderTheirOwnNames()
+    {
+        using var scope = Torch.Scope();
+        string File_(string name) => Path.Combine(directory, name + ".safetensors");
+        var image = Tensor.Normal(Key.Create(20), [2, 3, 6, 6]);
+        var conv = PyTorchOracle.Run(TorchSave + $"m = torch.nn.Conv2d(3, 4, 3, padding=1)\nsave(\"{File_("conv")}\", m.state_dict())\nout = m(x)", ("x", image));
+        OracleAssert.Close(Eqx.LoadLeaves(File_("conv"), new Conv2d(3, 4, 3, Key.Create(21), padding: 1)).Forward(image), conv.Out);
+
+        var rows = Tensor.Normal(Key.Create(22), [5, 8]);
+        var norm = PyTorchOracle.Run(TorchSave + $"m = torch.nn.LayerNorm(8)\nwith torch.no_grad(): m.weight.uniform_(); m.bias.uniform_()\nsave(\"{File_("norm")}\", m.state_dict())\nout = m(x)", ("x", rows));
+        OracleAssert.Close(Eqx.LoadLeaves(File_("norm"), new LayerNorm(8)).Forward(rows), norm.Out);
+
+        var ids = Tensor.FromArray(new long[] { 3, 0, 9, 3 });
+        var embedding = PyTorchOracle.Run(TorchSave + $"m = torch.nn.Embedding(10, 4)\nsave(\"{File_("emb")}\", m.state_dict())\nout = m(x)", ("x", ids));
+        OracleAssert.Close(Eqx.LoadLeaves(File_("emb"), new Embedding(10, 4, Key.Create(23))).Forward(ids), embedding.Out);
+
+        var (input, hidden) = (Tensor.Normal(Key.Create(24), [2, 3]), Tensor.Normal(Key.Create(25), [2, 5]));
+        var gru = PyTorchOracle.Run(TorchSave + $"m = torch.nn.GRUCell(3, 5)\nsave(\"{File_("gru")}\", m.state_dict())\nout = m(x, h)", ("x", input), ("h", hidden));
+        OracleAssert.Close(Eqx.LoadLeaves(File_("gru"), new GRUCell(3, 5, Key.Create(26))).Forward(input, hidden), gru.Out);
+
+        // BatchNorm: the affine parameters are the layer's; the running statistics live in the State.
+        var batch = Tensor.Normal(Key.Create(27), [6, 3]) * 2 + 1;
+        var bn = PyTorchOracle.Run(TorchSave +
+            $"m = torch.nn.BatchNorm1d(3)\nwith torch.no_grad(): m.weight.uniform_(); m.bias.uniform_()\nm(x * 3)\nm.eval()\nsave(\"{File_("bn")}\", m.state_dict())\nout = m(x)",
+            ("x", batch));
+        var (model, state) = Eqx.MakeWithState(new BatchNorm(3));
+        model = Eqx.LoadLeaves(File_("bn"), model, strict: false);
+        state = Eqx.LoadLeaves(File_("bn"), state, rename: key => key.EndsWith(".values.0", StringComparison.Ordinal) ? "running_mean" : "running_var", strict: false);
+        OracleAssert.Close(Eqx.InferenceMode(model).Forward(batch, state).Output, bn.Out);
+    }
+
     [Test]
     public void MalformedHeadersNameTheFileAndWhatIsWrong()
     {
