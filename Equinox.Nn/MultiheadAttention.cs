@@ -114,6 +114,28 @@ public sealed partial class MultiheadAttention : IInferenceMode
     }
 
     /// <summary>
+    /// The layer with <c>torch.nn.MultiheadAttention</c>'s weights, from its <c>state_dict</c> (for instance
+    /// <c>Eqx.LoadTensors(file)</c>): the packed <c>in_proj_weight</c> (and <c>in_proj_bias</c>) split in three, or
+    /// <c>q_proj_weight</c>/<c>k_proj_weight</c>/<c>v_proj_weight</c> when the key and value sizes differ, and
+    /// <c>out_proj.weight</c>/<c>out_proj.bias</c>. Names are read under <paramref name="prefix"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A weight the layer needs is not in <paramref name="stateDict"/>.</exception>
+    public static MultiheadAttention FromTorch(int numHeads, IReadOnlyDictionary<string, Tensor> stateDict, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(prefix);
+        Tensor Get(string name) => stateDict.TryGetValue(prefix + name, out var t) ? t
+            : throw new ArgumentException($"MultiheadAttention.FromTorch: the state_dict has no '{prefix}{name}'; it has {string.Join(", ", stateDict.Keys.Order())}.", nameof(stateDict));
+        Tensor? Optional(string name) => stateDict.TryGetValue(prefix + name, out var t) ? t : null;
+        Tensor[] weights = stateDict.ContainsKey(prefix + "in_proj_weight")
+            ? Get("in_proj_weight").Split(Get("in_proj_weight").Size(0) / 3)
+            : [Get("q_proj_weight"), Get("k_proj_weight"), Get("v_proj_weight")];
+        Tensor?[] biases = Optional("in_proj_bias") is { } packed ? packed.Split(packed.Size(0) / 3) : new Tensor?[3];
+        return new MultiheadAttention(numHeads, new Linear(weights[0], biases[0]), new Linear(weights[1], biases[1]),
+            new Linear(weights[2], biases[2]), new Linear(Get("out_proj.weight"), Optional("out_proj.bias")));
+    }
+
+    /// <summary>
     /// A layer with the given projections (e.g. loaded ones): the sizes and biases are read from them. For
     /// <c>torch.nn.MultiheadAttention</c>'s weights, split <c>in_proj_weight</c> (and <c>in_proj_bias</c>) in three.
     /// </summary>

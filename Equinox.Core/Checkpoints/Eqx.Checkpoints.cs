@@ -114,6 +114,44 @@ public static partial class Eqx
         }
     }
 
+    /// <summary>
+    /// Every tensor in the safetensors file at <paramref name="path"/> by name, as <c>safetensors.torch.load_file</c>:
+    /// for weights laid out differently from any tree (split or joined before building a layer, e.g.
+    /// <c>MultiheadAttention.FromTorch</c>). Validated as <see cref="LoadLeaves{T}(string, T, bool, Func{string, string}?, bool, Device?, string)"/>.
+    /// </summary>
+    /// <exception cref="CheckpointException">The file is not a valid safetensors file.</exception>
+    public static unsafe IReadOnlyDictionary<string, Tensor> LoadTensors(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        var (entries, _, dataStart) = SafeTensorsHeader.Read(stream, stream.Length, path);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        bool addedReference = false;
+        try
+        {
+            stream.SafeFileHandle.DangerousAddRef(ref addedReference);
+            int fd = (int)stream.SafeFileHandle.DangerousGetHandle();
+            foreach (var entry in entries)
+            {
+                var shape = entry.Shape;
+                fixed (long* s = shape)
+                    result[entry.Name] = entry.End == entry.Begin
+                        ? Tensor.Zeros(shape, entry.DType)
+                        : Tensor.Wrap(NativeMethods.eqx_from_fd(fd, dataStart + entry.Begin, s, shape.Length, (int)entry.DType), "LoadTensors", entry.DType);
+            }
+        }
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (addedReference) stream.SafeFileHandle.DangerousRelease();
+        }
+        return result;
+    }
+
     /// <summary>The string metadata stored in the safetensors file at <paramref name="path"/> (empty when none).</summary>
     /// <exception cref="CheckpointException">The file is not a valid safetensors file.</exception>
     public static IReadOnlyDictionary<string, string> ReadCheckpointMetadata(string path)

@@ -241,6 +241,14 @@ public class CheckpointTests
         var gru = PyTorchOracle.Run(TorchSave + $"m = torch.nn.GRUCell(3, 5)\nsave(\"{File_("gru")}\", m.state_dict())\nout = m(x, h)", ("x", input), ("h", hidden));
         OracleAssert.Close(Eqx.LoadLeaves(File_("gru"), new GRUCell(3, 5, Key.Create(26))).Forward(input, hidden), gru.Out);
 
+        // MultiheadAttention: torch packs the three input projections into in_proj_weight.
+        var (q, kv) = (Tensor.Normal(Key.Create(28), [4, 8]), Tensor.Normal(Key.Create(29), [6, 8]));
+        var mha = PyTorchOracle.Run(TorchSave + $"m = torch.nn.MultiheadAttention(8, 2)\nsave(\"{File_("mha")}\", m.state_dict())\nout = m(q, k, k, need_weights=False)[0]",
+            ("q", q), ("k", kv));
+        var tensors = Eqx.LoadTensors(File_("mha"));
+        Assert.That(tensors.Keys.Order(), Is.EqualTo(new[] { "in_proj_bias", "in_proj_weight", "out_proj.bias", "out_proj.weight" }));
+        OracleAssert.Close(MultiheadAttention.FromTorch(2, tensors).Forward(q, kv, kv), mha.Out);
+
         // BatchNorm: the affine parameters are the layer's; the running statistics live in the State.
         var batch = Tensor.Normal(Key.Create(27), [6, 3]) * 2 + 1;
         var bn = PyTorchOracle.Run(TorchSave +
