@@ -87,8 +87,19 @@ public static partial class Eqx
     /// Whether two trees are equal: the same structure and static part, and at every slot either both null or two
     /// tensors of the same dtype, shape and values.
     /// </summary>
-    public static bool TreeEqual<T>(T a, T b) where T : ITreeNode
+    public static bool TreeEqual<T>(T a, T b) where T : ITreeNode => TreeEqual(a, b, 0, 0);
+
+    /// <summary>
+    /// Whether two trees are equal within a tolerance, as Equinox's <c>tree_equal(a, b, rtol=..., atol=...)</c>: the
+    /// same structure and static part, and at every slot either both null or two tensors of the same dtype and shape
+    /// whose floating-point values satisfy <c>|a - b| &lt;= atol + rtol·|b|</c> (NaN equals nothing); integer and
+    /// bool tensors compare exactly.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A tolerance is negative or NaN.</exception>
+    public static bool TreeEqual<T>(T a, T b, double rtol, double atol) where T : ITreeNode
     {
+        if (!(rtol >= 0)) throw new ArgumentOutOfRangeException(nameof(rtol), rtol, "rtol must be >= 0.");
+        if (!(atol >= 0)) throw new ArgumentOutOfRangeException(nameof(atol), atol, "atol must be >= 0.");
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         // Flatten first: it stops a tree that contains itself, which the structural comparison would follow forever.
@@ -106,7 +117,10 @@ public static partial class Eqx
             if (x.DType != y.DType || x.Shape != y.Shape) return false;
             using var scope = Torch.Scope();
             using var _ = Torch.NoGrad();
-            if (!x.Eq(y).All().Item<bool>()) return false;
+            bool close = (rtol == 0 && atol == 0) || !x.DType.IsInexact()
+                ? x.Eq(y).All().Item<bool>()
+                : (x - y).Abs().Le(y.Abs() * rtol + atol).All().Item<bool>();
+            if (!close) return false;
         }
         return true;
     }

@@ -43,6 +43,22 @@ public class TreeTests
     }
 
     [Test]
+    public void TreeEqualWithATolerancePassesCloseValuesAndNeverNaN()
+    {
+        using var scope = Torch.Scope();
+        var model = new Equinox.Nn.Linear(3, 2, Key.Create(30));
+        var nudged = Eqx.TreeMap(model, t => t + 1e-4f);
+        Assert.That(Eqx.TreeEqual(model, nudged), Is.False);
+        Assert.That(Eqx.TreeEqual(model, nudged, rtol: 0, atol: 2e-4), Is.True);
+        Assert.That(Eqx.TreeEqual(model, nudged, rtol: 0, atol: 5e-5), Is.False);
+        Assert.That(Eqx.TreeEqual(model, Eqx.TreeMap(model, t => t * 1.001f), rtol: 2e-3, atol: 0), Is.True);
+        var withNaN = Eqx.TreeMap(model, t => t / 0f * 0f);
+        Assert.That(Eqx.TreeEqual(withNaN, Eqx.TreeMap(model, t => t / 0f * 0f), rtol: 1, atol: 1), Is.False, "NaN equals nothing, another NaN included");
+        Assert.That(Eqx.TreeEqual(model, Eqx.TreeMap(model, t => t.To(DType.Float64)), rtol: 1, atol: 1), Is.False, "dtypes must match");
+        Assert.Throws<ArgumentOutOfRangeException>(() => Eqx.TreeEqual(model, model, rtol: -1, atol: 0));
+    }
+
+    [Test]
     public void IsTensorAndIsInexactTensorSortLeavesAsEquinoxsPredicatesDo()
     {
         object?[] values = [Tensor.Ones(2), Tensor.Arange(3), 1.5, "text", null];
