@@ -45,9 +45,9 @@ public class CheckpointProcessTests
             var target = Path.Combine(directory, "big.safetensors");
             using var child = Start("--write-large", target, "64");
             bool killedMidWrite = false;
-            var deadline = Stopwatch.StartNew();
-            // Wait for one complete write, then kill the child while a later one is under way (its temporary file exists).
-            while (deadline.Elapsed < TimeSpan.FromMinutes(2) && !child.HasExited)
+            // Wait for one complete write, then kill the child while a later one is under way (its temporary file
+            // exists). Bounded by a number of polls (each waits up to 1 ms for the child), not by a clock.
+            for (int poll = 0; poll < 120_000 && !child.WaitForExit(1); poll++)
             {
                 if (File.Exists(target) && Directory.GetFiles(directory, ".big.safetensors.*.tmp").Length > 0)
                 {
@@ -55,7 +55,6 @@ public class CheckpointProcessTests
                     killedMidWrite = true;
                     break;
                 }
-                Thread.Sleep(1);
             }
             child.WaitForExit();
             Assert.That(killedMidWrite, Is.True, "the child was killed while writing: " + child.StandardError.ReadToEnd());
