@@ -42,8 +42,31 @@ internal static class FilterJitArityTemplate
                     try
                     {
                         {{Join(n, i => $"key.Add({i - 1}, arg{i});", "\n            ")}}
-                        var entry = Lookup(key, out bool compiled);
-                        return Execute(entry, key, compiled, new {{tuple}}({{Join(n, i => $"arg{i}")}}), call, Rebind);
+                        var entry = Lookup(key, out var compiled);
+                        return Execute(entry, key, compiled is not null, new {{tuple}}({{Join(n, i => $"arg{i}")}}), call, Rebind);
+                    }
+                    finally
+                    {
+                        key.Return();
+                    }
+                }
+
+                /// <summary>
+                /// Compiles ahead of time for arguments with the shapes, dtypes, devices and static values of these:
+                /// the function runs once with them, without donating them, its result is freed, and a later
+                /// <see cref="Invoke"/> with such arguments is a cache hit (on CUDA, the graph is captured now).
+                /// Returns what was compiled and why, or null when the cache already held an entry for them.
+                /// </summary>
+                {{Join(n, i => $"/// <param name=\"arg{i}\">An example of argument {i}.</param>", "\n    ")}}
+                public FilterJitCompiledEventArgs? Compile({{Join(n, i => $"T{i} arg{i}")}})
+                {
+                    var key = JitKeyBuilder.Rent();
+                    try
+                    {
+                        {{Join(n, i => $"key.Add({i - 1}, arg{i});", "\n            ")}}
+                        var entry = Lookup(key, out var compiled);
+                        if (compiled is not null) Warm(entry, key, new {{tuple}}({{Join(n, i => $"arg{i}")}}), call, Rebind);
+                        return compiled;
                     }
                     finally
                     {

@@ -19,7 +19,7 @@ public static partial class Eqx
     /// <c>.Sum()</c> first. Tensors that <paramref name="f"/> creates and does not return are disposed when the call ends.</para>
     /// <para>Gradients nest: called inside another <c>FilterGrad</c>, the result is itself differentiable, so
     /// <c>FilterGrad(m =&gt; FilterGrad(f)(m).W.Sum())</c> is a second derivative. To differentiate only part of a
-    /// model, <see cref="Partition{T}"/> it and differentiate a function of the trainable part.</para>
+    /// model, <see cref="Partition{T}(T, Func{Tensors.Tensor, bool})"/> it and differentiate a function of the trainable part.</para>
     /// <para>Inside a <c>FilterVmap</c> the gradient is each example's (as <see cref="PerExampleGrads{TModel}"/>
     /// computes it), and a floating-point leaf the loss does not use gets zeros there rather than null.</para>
     /// </remarks>

@@ -2,30 +2,23 @@ using Equinox.Transforms;
 
 namespace Equinox;
 
-// The specialisation cache: the key's lookup, compiling on a miss (with the reason), and the churn warning.
+// The specialisation cache (shared by the wrappers of one function, see JitCache): the key's lookup, compiling on a miss (with the reason), and the churn warning.
 public abstract partial class FilterJitFunction
 {
     // The churn warning looks at windows of this many calls.
     private const int ChurnWindow = 8;
 
-    private readonly object gate = new();
-    private readonly List<JitEntry> entries = new();
-    private volatile JitEntry? lastHit;
-    private int compileCount;
-    private long calls;
-    // Per argument, how many compiles it caused; the churn warning names the largest.
-    private readonly int[] changes;
-    private int compilesInWindow;
-    private bool warned;
-    private string? lastReason;
 
-    /// <summary>The entry for the key in <paramref name="key"/>, compiling (and reporting why) on a miss.</summary>
-    private protected JitEntry Lookup(JitKeyBuilder key, out bool compiled)
+    /// <summary>
+    /// The entry for the key in <paramref name="key"/>, compiling (and reporting why, in <paramref name="compiled"/>)
+    /// on a miss.
+    /// </summary>
+    private protected JitEntry Lookup(JitKeyBuilder key, out FilterJitCompiledEventArgs? compiled)
     {
         key.ComputeSignature();
-        compiled = false;
-        long call = Interlocked.Increment(ref calls);
-        var last = lastHit;
+        compiled = null;
+        long call = Interlocked.Increment(ref cache.Calls);
+        var last = cache.LastHit;
         JitEntry entry;
         if (last is not null && key.Matches(last))
         {
@@ -39,35 +32,35 @@ public abstract partial class FilterJitFunction
         return entry;
     }
 
-    private JitEntry LookupSlow(JitKeyBuilder key, out bool compiled)
+    private JitEntry LookupSlow(JitKeyBuilder key, out FilterJitCompiledEventArgs? compiled)
     {
         int hash = key.ComputeHash();
         FilterJitCompiledEventArgs report;
         JitEntry entry;
-        lock (gate)
+        lock (cache.Gate)
         {
-            foreach (var candidate in entries)
+            foreach (var candidate in cache.Entries)
             {
                 if (candidate.Hash == hash && key.Matches(candidate))
                 {
-                    lastHit = candidate;
-                    compiled = false;
+                    cache.LastHit = candidate;
+                    compiled = null;
                     return candidate;
                 }
             }
-            var (differences, arguments) = JitDiagnostics.Explain(key, entries, names);
-            foreach (var argument in arguments) changes[argument]++;
+            var (differences, arguments) = JitDiagnostics.Explain(key, cache.Entries, names);
+            foreach (var argument in arguments) cache.Changes[argument]++;
             entry = key.ToEntry(hash);
-            entries.Add(entry);
-            lastHit = entry;
-            int count = Interlocked.Increment(ref compileCount);
-            Interlocked.Increment(ref compilesInWindow);
-            lastReason = differences[0];
+            cache.Entries.Add(entry);
+            cache.LastHit = entry;
+            int count = Interlocked.Increment(ref cache.CompileCount);
+            Interlocked.Increment(ref cache.CompilesInWindow);
+            cache.LastReason = differences[0];
             PlanExecution(entry, key);
             report = new FilterJitCompiledEventArgs(Name, differences[0], differences, count,
                 entry.Graph is null ? JitMode.Eager : JitMode.CudaGraph, entry.FallbackReason);
         }
-        compiled = true;
+        compiled = report;
         if (CompileLog.Enabled) Console.Error.WriteLine(CompileLog.Format(report));
         Compiled?.Invoke(this, report);
         return entry;
@@ -75,18 +68,18 @@ public abstract partial class FilterJitFunction
 
     private void CheckChurn()
     {
-        int compiles = Interlocked.Exchange(ref compilesInWindow, 0);
+        int compiles = Interlocked.Exchange(ref cache.CompilesInWindow, 0);
         if (compiles <= ChurnWindow / 2) return;
         RecompilationWarningEventArgs warning;
-        lock (gate)
+        lock (cache.Gate)
         {
-            if (warned) return;
-            warned = true;
+            if (cache.Warned) return;
+            cache.Warned = true;
             int most = 0;
-            for (int i = 1; i < changes.Length; i++) if (changes[i] > changes[most]) most = i;
+            for (int i = 1; i < cache.Changes.Length; i++) if (cache.Changes[i] > cache.Changes[most]) most = i;
             warning = new RecompilationWarningEventArgs(
                 $"equinox: warning: FilterJit {Name} compiled on {compiles} of its last {ChurnWindow} calls; argument " +
-                $"'{names[most]}' changed most often ({changes[most]} times; last change: {lastReason}). Every new shape, " +
+                $"'{names[most]}' changed most often ({cache.Changes[most]} times; last change: {cache.LastReason}). Every new shape, " +
                 "dtype, device or static value compiles again: pad inputs to a few fixed shapes, and pass numbers that " +
                 "change every call (step counts, learning rates) as tensors rather than as plain values.",
                 names[most]);
@@ -98,10 +91,10 @@ public abstract partial class FilterJitFunction
     /// <summary>The first call of an entry failed for a reason other than an ErrorIf check: forget it.</summary>
     private protected void Forget(JitEntry entry)
     {
-        lock (gate)
+        lock (cache.Gate)
         {
-            entries.Remove(entry);
-            if (ReferenceEquals(lastHit, entry)) lastHit = null;
+            cache.Entries.Remove(entry);
+            if (ReferenceEquals(cache.LastHit, entry)) cache.LastHit = null;
         }
         entry.Graph?.Dispose();
         entry.Graph = null;

@@ -36,6 +36,44 @@ public abstract partial class FilterJitFunction
         return result;
     }
 
+    /// <summary>
+    /// The first run of a new entry, for <c>Compile</c>: like <see cref="Execute"/> but nothing is donated and an eager
+    /// result's tensors that the arguments do not hold are freed (a captured graph's outputs are its own buffers).
+    /// </summary>
+    private protected void Warm<TArguments, TResult>(JitEntry entry, JitKeyBuilder key, TArguments arguments,
+        Func<TArguments, TResult> call, Func<TArguments, JitBinder, TArguments> rebind)
+    {
+        try
+        {
+            if (entry.FallbackReason is null && CapturedGraph.IsCandidate(key))
+                CapturedGraph.Run(entry, key, true, arguments, call, rebind);
+            else
+                FreeNewTensors(RunEager(arguments, call), arguments);
+            entry.Ready = true;
+        }
+        catch (Exception e) when (!entry.Ready && e is not EquinoxRuntimeException)
+        {
+            Forget(entry);
+            throw;
+        }
+    }
+
+    private static void FreeNewTensors<TResult, TArguments>(TResult result, TArguments arguments)
+    {
+        var held = JitResults.Collect(arguments);
+        try
+        {
+            JitResults.ForEachTensor(result, tensor =>
+            {
+                if (!held.Contains(tensor)) tensor.Dispose();
+            });
+        }
+        finally
+        {
+            held.Clear();
+        }
+    }
+
     /// <summary>Runs the function eagerly in a scope, moving the result's tensors out of it.</summary>
     internal static TResult RunEager<TArguments, TResult>(TArguments arguments, Func<TArguments, TResult> call)
     {

@@ -15,28 +15,32 @@ public abstract partial class FilterJitFunction
 {
     private readonly string[] names;
     private readonly Donate donate;
+    private readonly JitCache cache;
 
     private protected FilterJitFunction(Delegate function, string? name, Donate donate)
     {
         ArgumentNullException.ThrowIfNull(function);
         Name = name ?? FunctionName(function);
         names = ParameterNames(function);
-        changes = new int[names.Length];
         this.donate = donate;
+        cache = JitCache.For(function, donate, names.Length);
     }
 
     /// <summary>The name used in messages.</summary>
     public string Name { get; }
 
-    /// <summary>How many times the function has compiled (a new specialisation added to the cache).</summary>
-    public int CompileCount => Volatile.Read(ref compileCount);
+    /// <summary>
+    /// How many times the function has compiled (a new specialisation added to the cache). The cache belongs to the
+    /// function (the delegate's method and target, and the donation), so every FilterJit of the same function shares it.
+    /// </summary>
+    public int CompileCount => Volatile.Read(ref cache.CompileCount);
 
     /// <summary>How many specialisations the cache holds.</summary>
     public int CacheSize
     {
         get
         {
-            lock (gate) return entries.Count;
+            lock (cache.Gate) return cache.Entries.Count;
         }
     }
 

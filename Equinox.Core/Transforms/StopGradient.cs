@@ -13,7 +13,7 @@ public static partial class Eqx
     /// null for <c>Buffer</c>, and an optimiser leaves it alone.
     /// </summary>
     /// <remarks>
-    /// The other way to freeze tensors is from outside the model: <see cref="Partition{T}"/> it into the part to train
+    /// The other way to freeze tensors is from outside the model: <see cref="Partition{T}(T, Func{Tensors.Tensor, bool})"/> it into the part to train
     /// and the rest, differentiate a function of the first part, and <see cref="Combine{T}"/> the two inside it. That
     /// suits freezing whole layers chosen by the caller; StopGradient suits tensors that are never trained. The result
     /// shares memory with <paramref name="x"/>.

@@ -5,11 +5,16 @@ namespace Equinox;
 public static partial class Eqx
 {
     /// <summary>
-    /// Checks that <paramref name="tree"/> is a tree: no module or collection appears twice, no tensor appears twice
-    /// (by identity) and nothing contains itself. A model is a tree, not a graph: a node stored in two places becomes
-    /// two independent copies after the first update. Throws <see cref="TreeCheckException"/> naming both paths;
-    /// use <see cref="Shared{T}"/> to tie nodes on purpose.
+    /// Checks that <paramref name="tree"/> is a tree: no module that holds a tensor appears twice, no tensor appears
+    /// twice (by identity) and nothing contains itself. A model is a tree, not a graph: a node stored in two places
+    /// becomes two independent copies after the first update. Throws <see cref="TreeCheckException"/> naming both
+    /// paths; use <see cref="Shared{T}"/> to tie nodes on purpose.
     /// </summary>
+    /// <remarks>
+    /// As in Equinox, a module that holds no tensor (an activation, a module whose slots are all null) may appear
+    /// twice: no update can make its copies differ, so storing it twice is harmless. A tensor stored twice is always
+    /// an error here (Equinox allows a repeated array leaf): its two slots would get two gradients and two updates.
+    /// </remarks>
     public static void TreeCheck<T>(T tree) where T : ITreeNode
     {
         ArgumentNullException.ThrowIfNull(tree);
@@ -24,7 +29,11 @@ public static partial class Eqx
     {
         if (onStack.Contains(node)) throw new TreeCheckException(TreeCycles.Message(node, path, nodes[node]));
         if (nodes.TryGetValue(node, out var first))
+        {
+            // Its subtree was checked at its first place; a node with no tensor below it cannot diverge.
+            if (Leaves(node).Length == 0) return;
             throw Duplicate(node.GetType().Name, first, path);
+        }
         nodes.Add(node, path);
         onStack.Add(node);
         node.TreeVisit(new CheckVisitor(path, nodes, tensors, onStack));

@@ -161,8 +161,71 @@ public static partial class Eqx
     }
 
     /// <summary>
+    /// <paramref name="tree"/> with every tensor that <paramref name="spec"/> drops (keeps, with
+    /// <paramref name="inverse"/>) replaced by null, as Equinox's <c>filter(tree, filter_spec, is_leaf=...)</c>.
+    /// </summary>
+    /// <param name="tree">The tree to filter.</param>
+    /// <param name="spec">A decision for the tree and for subtrees (see <see cref="FilterSpec{T}"/>).</param>
+    /// <param name="isLeaf">Nodes to treat as one leaf: the spec's predicate gets the node and keeps or drops all of it.</param>
+    /// <param name="inverse">Keep what the spec drops instead.</param>
+    /// <exception cref="ArgumentException">The spec names a node the tree does not have, or decides inside a node that
+    /// <paramref name="isLeaf"/> makes a leaf.</exception>
+    public static T Filter<T>(T tree, FilterSpec<T> spec, Func<ITreeNode, bool>? isLeaf = null, bool inverse = false) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var keep = spec.Decide(tree, isLeaf);
+        var leaves = Flatten(tree);
+        for (int i = 0; i < leaves.Length; i++) if (keep[i] == inverse) leaves[i] = null;
+        return Unflatten(tree, leaves);
+    }
+
+    /// <summary>
+    /// <paramref name="tree"/> with what <paramref name="predicate"/> rejects replaced by null, where the nodes that
+    /// <paramref name="isLeaf"/> accepts count as one leaf each: the predicate gets the node (or a tensor outside such
+    /// nodes) and keeps or drops all of it. <c>Eqx.Filter(model, x =&gt; x is Linear, isLeaf: n =&gt; n is Linear)</c>
+    /// keeps every Linear layer whole.
+    /// </summary>
+    /// <param name="tree">The tree to filter.</param>
+    /// <param name="predicate">Gets a tensor or a node that <paramref name="isLeaf"/> accepts; true keeps it.</param>
+    /// <param name="isLeaf">Nodes to treat as one leaf.</param>
+    /// <param name="inverse">Keep what the predicate rejects instead.</param>
+    public static T Filter<T>(T tree, Func<object, bool> predicate, Func<ITreeNode, bool> isLeaf, bool inverse = false) where T : ITreeNode =>
+        Filter(tree, FilterSpec<T>.All(predicate), isLeaf, inverse);
+
+    /// <summary>
+    /// Splits <paramref name="tree"/> in two of the same structure: the tensors <paramref name="spec"/> keeps, and
+    /// the rest, as Equinox's <c>partition(tree, filter_spec, is_leaf=...)</c>.
+    /// </summary>
+    /// <param name="tree">The tree to split.</param>
+    /// <param name="spec">A decision for the tree and for subtrees (see <see cref="FilterSpec{T}"/>).</param>
+    /// <param name="isLeaf">Nodes to treat as one leaf: the spec's predicate gets the node and keeps or drops all of it.</param>
+    public static (T Matching, T Others) Partition<T>(T tree, FilterSpec<T> spec, Func<ITreeNode, bool>? isLeaf = null) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var keep = spec.Decide(tree, isLeaf);
+        var leaves = Flatten(tree);
+        var matching = new Tensor?[leaves.Length];
+        var rest = new Tensor?[leaves.Length];
+        for (int i = 0; i < leaves.Length; i++)
+        {
+            if (keep[i]) matching[i] = leaves[i]; else rest[i] = leaves[i];
+        }
+        return (Unflatten(tree, matching), Unflatten(tree, rest));
+    }
+
+    /// <summary>
+    /// <see cref="Partition{T}(T, FilterSpec{T}, Func{ITreeNode, bool}?)"/> with one predicate over tensors and the
+    /// nodes that <paramref name="isLeaf"/> makes leaves.
+    /// </summary>
+    /// <param name="tree">The tree to split.</param>
+    /// <param name="predicate">Gets a tensor or a node that <paramref name="isLeaf"/> accepts; true puts it in the first tree.</param>
+    /// <param name="isLeaf">Nodes to treat as one leaf.</param>
+    public static (T Matching, T Others) Partition<T>(T tree, Func<object, bool> predicate, Func<ITreeNode, bool> isLeaf) where T : ITreeNode =>
+        Partition(tree, FilterSpec<T>.All(predicate), isLeaf);
+
+    /// <summary>
     /// One tree from several of the same structure: each slot takes the first non-null tensor among
-    /// <paramref name="trees"/>. The inverse of <see cref="Partition{T}"/>.
+    /// <paramref name="trees"/>. The inverse of <see cref="Partition{T}(T, Func{Tensors.Tensor, bool})"/>.
     /// </summary>
     public static T Combine<T>(params T[] trees) where T : ITreeNode
     {

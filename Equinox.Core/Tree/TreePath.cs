@@ -80,6 +80,13 @@ public sealed class TreePath : IEquatable<TreePath>
         return new TreePath(longer, true);
     }
 
+    /// <summary>Whether this path is <paramref name="prefix"/> or lies below it.</summary>
+    public bool StartsWith(TreePath prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return steps.AsSpan().StartsWith(prefix.steps);
+    }
+
     /// <summary>The path as C# would write it after the root: <c>Layers[0].Weight</c>; the root is <c>(root)</c>.</summary>
     public override string ToString()
     {

@@ -18,8 +18,16 @@ internal static class TreeSelector
     }
 
     /// <summary>The path of a single selector body.</summary>
-    public static TreePath Path(Expression body, LambdaExpression selector)
+    public static TreePath Path(Expression body, LambdaExpression selector) =>
+        TryPath(body, selector, out var stop) ?? throw Unsupported(stop!, body, selector);
+
+    /// <summary>
+    /// The path of a selector body that is a chain of member and index accesses; null for anything else, with
+    /// <paramref name="stop"/> the part that is not.
+    /// </summary>
+    public static TreePath? TryPath(Expression body, LambdaExpression selector, out Expression? stop)
     {
+        stop = null;
         var steps = new List<TreeStep>();
         var node = body;
         while (true)
@@ -36,19 +44,35 @@ internal static class TreeSelector
                     steps.Add(TreeStep.Member(member.Member.Name));
                     node = member.Expression;
                     break;
-                case BinaryExpression { NodeType: ExpressionType.ArrayIndex } index:
+                case BinaryExpression { NodeType: ExpressionType.ArrayIndex } index when IsIndex(index.Right):
                     steps.Add(Step(index.Right, body, selector));
                     node = index.Left;
                     break;
-                case MethodCallExpression { Method.Name: "get_Item", Object: not null, Arguments.Count: 1 } call:
+                case MethodCallExpression { Method.Name: "get_Item", Object: not null, Arguments.Count: 1 } call when IsIndex(call.Arguments[0]):
                     steps.Add(Step(call.Arguments[0], body, selector));
                     node = call.Object;
                     break;
+                case BinaryExpression { NodeType: ExpressionType.ArrayIndex } index:
+                    stop = index.Right;
+                    return null;
+                case MethodCallExpression { Method.Name: "get_Item", Object: not null, Arguments.Count: 1 } call:
+                    stop = call.Arguments[0];
+                    return null;
                 default:
-                    throw Unsupported(node, body, selector);
+                    stop = node;
+                    return null;
             }
         }
     }
+
+    // An index that can be read without compiling: a constant or a captured variable.
+    private static bool IsIndex(Expression index) => index switch
+    {
+        ConstantExpression => true,
+        UnaryExpression { NodeType: ExpressionType.Convert } cast => IsIndex(cast.Operand),
+        MemberExpression { Member: FieldInfo or PropertyInfo } member => member.Expression is null || IsIndex(member.Expression),
+        _ => false,
+    };
 
     private static TreeStep Step(Expression index, Expression body, LambdaExpression selector) => Evaluate(index, body, selector) switch
     {

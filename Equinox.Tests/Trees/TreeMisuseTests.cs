@@ -181,8 +181,8 @@ public class TreeMisuseTests
         var tensor = Assert.Throws<ArgumentException>(() => new Shared<Pair>(pair, where: p => p.Head.Weight, get: p => p.Embedding.Weight))!;
         Assert.That(tensor.Message, Is.EqualTo(
             "Shared: get selects Embedding.Weight, which cannot fill the slot Head.Weight that where selects: it is f32[4,3] " +
-            "but the slot holds f32[3,4]; a tied tensor needs the slot's shape and dtype (to tie a transposed weight, store " +
-            "one and transpose it where it is used)."));
+            "but the slot holds f32[3,4]; a tied tensor needs the slot's shape and dtype (to tie a transposed weight, compute " +
+            "it: get: t => t.Embedding.Weight.T)."));
 
         var module = Assert.Throws<ArgumentException>(() => new Shared<Pair>(pair, where: p => p.Head, get: p => p.Embedding))!;
         Assert.That(module.Message, Is.EqualTo(
@@ -206,7 +206,7 @@ public class TreeMisuseTests
     {
         Assert.That(Assert.Throws<ArgumentNullException>(() => Eqx.LeafCount<Dense>(null!))!.ParamName, Is.EqualTo("tree"));
         Assert.That(Assert.Throws<ArgumentNullException>(() => Eqx.LeafPaths<Dense>(null!))!.ParamName, Is.EqualTo("tree"));
-        Assert.That(Assert.Throws<ArgumentNullException>(() => Eqx.Filter(NewDense(1, 1), null!))!.ParamName, Is.EqualTo("predicate"));
+        Assert.That(Assert.Throws<ArgumentNullException>(() => Eqx.Filter(NewDense(1, 1), (Func<Tensor, bool>)null!))!.ParamName, Is.EqualTo("predicate"));
         var other = Assert.Throws<ArgumentNullException>(() => Eqx.Combine(NewDense(1, 1), null!))!;
         Assert.That(other.Message, Does.StartWith("Tree 1 is null; tree functions over several trees need a tree in every position."));
     }
