@@ -119,6 +119,20 @@ public class DiagnosticTests
     }
 
     [Test]
+    public void ASealedModuleWithoutTensorsMayBeStoredTwice()
+    {
+        // As Equinox's tree_check: a node that holds no leaves cannot diverge, so storing it twice is harmless.
+        var leafless = Harness.Analyze(Usings +
+            "[Module] public sealed partial class Act { public readonly string Kind = \"relu\"; } " +
+            "[Module] public partial class M { public readonly Act A; public readonly Act B; public M() { var act = new Act(); A = act; B = act; } }");
+        Assert.That(leafless.Where(d => d.Id == "EQX0008"), Is.Empty);
+        var open = Harness.Analyze(Usings +
+            "[Module] public partial class Act { public readonly string Kind = \"relu\"; } " +
+            "[Module] public partial class M { public readonly Act A; public readonly Act B; public M() { var act = new Act(); A = act; B = act; } }");
+        Assert.That(open.Where(d => d.Id == "EQX0008"), Has.Exactly(1).Items, "a subclass of an unsealed module could hold a tensor");
+    }
+
+    [Test]
     public void SelfStoreMessageNamesTheChildAndTheFix()
     {
         var diagnostics = Harness.Analyze(Usings + "[Module] public partial class Node { public readonly Node? Next; public Node() { Next = this; } }");

@@ -179,7 +179,7 @@ internal static class SharedObjectWalker
                 IPropertySymbol p => p.Type,
                 _ => null,
             };
-            return type is not null && (TreeTypes.IsTensor(type) || TreeTypes.IsModule(type));
+            return type is not null && (TreeTypes.IsTensor(type) || TreeTypes.IsModule(type) && !TreeTypes.CannotHoldTensors(type));
         }
     }
 

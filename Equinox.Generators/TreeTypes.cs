@@ -170,6 +170,22 @@ internal static class TreeTypes
             .ToList();
     }
 
+    /// <summary>
+    /// Whether no instance of <paramref name="type"/> can hold a tensor: a sealed type whose instance fields, base
+    /// classes included, are all static (an activation, say). Equinox counts only nodes with leaves as duplicates, so
+    /// such a module may be stored twice; an unsealed one may not, since a subclass could add a tensor.
+    /// </summary>
+    public static bool CannotHoldTensors(ITypeSymbol type)
+    {
+        if (type is not INamedTypeSymbol { IsSealed: true } named) return false;
+        for (INamedTypeSymbol? t = named; t is not null; t = t.BaseType)
+        {
+            foreach (var field in DeclaredFields(t))
+                if (!HasStaticAttribute(field.Declared) && Classify(field.Type).Role != FieldRole.Static) return false;
+        }
+        return true;
+    }
+
     /// <summary>The nearest base type that is a module, if any.</summary>
     public static INamedTypeSymbol? ModuleBase(INamedTypeSymbol type)
     {
