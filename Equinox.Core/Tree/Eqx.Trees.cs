@@ -258,12 +258,23 @@ public static partial class Eqx
     {
         if (other is null)
             throw new ArgumentNullException(nameof(other), $"{Capitalize(otherName)} is null; tree functions over several trees need a tree in every position.");
-        if (!tree.TreeStaticEquals(other))
+        if (StructureDifference(tree, other) is { } difference)
             throw new ArgumentException(
-                $"{Capitalize(otherName)} does not have the structure of {treeName}: " +
-                $"{TreeDifference.Between("", tree, other, " vs ") ?? "a static field or a collection differs"}. " +
+                $"{Capitalize(otherName)} does not have the structure of {treeName}: {difference}. " +
                 "Tree functions over several trees need the same modules, collection lengths and static fields.");
         return Flatten(other);
+    }
+
+    /// <summary>
+    /// The first place where <paramref name="a"/> and <paramref name="b"/> differ in structure or static part, as
+    /// FilterJit's compile reasons say it (<c>Layers: 3 elements vs 2 elements</c>, <c>InFeatures (int): 2 vs 3</c>);
+    /// null when they have the same structure and static part. Tensors are not compared.
+    /// </summary>
+    public static string? StructureDifference<T>(T a, T b) where T : ITreeNode
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        return a.TreeStaticEquals(b) ? null : TreeDifference.Between("", a, b, " vs ") ?? "a static field or a collection differs";
     }
 
     private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];

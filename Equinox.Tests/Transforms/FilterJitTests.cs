@@ -259,6 +259,11 @@ public class FilterJitTests
     [Test]
     public void DonationKeepsTheLiveTensorCountFlat()
     {
+        // Other tests' garbage may be finalized while this one runs and lower the global count; collect it first,
+        // and assert that the count never grows (a leak of one model per step would add hundreds).
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         var step = Eqx.FilterJit<JitMlp, Tensor, Tensor, (JitMlp, Tensor)>(TrainStep, donate: Donate.Arg1);
         var model = Model(depth: 3);
         var x = Input(16, 2);
@@ -272,7 +277,7 @@ public class FilterJitTests
             if (i == 0) Assert.That(Eqx.Leaves(old).All(t => t.IsDisposed), "the donated model's tensors are released by the call");
             if (i == 4) after5 = Torch.LiveTensors;
         }
-        Assert.That(Torch.LiveTensors, Is.EqualTo(after5), "one model alive at a time, with no GC needed");
+        Assert.That(Torch.LiveTensors, Is.LessThanOrEqualTo(after5), "one model alive at a time, with no GC needed");
         Assert.That(Eqx.Leaves(model).Any(t => t.IsDisposed), Is.False);
         Assert.That(x.IsDisposed || y.IsDisposed, Is.False, "undonated arguments are left alone");
     }
