@@ -11,7 +11,7 @@ internal static class Harness
 {
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview, DocumentationMode.Diagnose);
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
+    internal static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
     {
         var trusted = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         return trusted
