@@ -112,16 +112,23 @@ public sealed class PyTorchOracle : IDisposable
             lock (SharedLock)
             {
                 if (shared is not null) return shared;
-                if (startFailure is not null) throw new OracleException(startFailure.Message);
-                try
+                if (startFailure is null)
                 {
-                    return shared = new PyTorchOracle();
+                    try
+                    {
+                        return shared = new PyTorchOracle();
+                    }
+                    catch (OracleException e)
+                    {
+                        startFailure = e;
+                    }
                 }
-                catch (OracleException e)
-                {
-                    startFailure = e;
-                    throw;
-                }
+                // Without PyTorch the comparisons are skipped, saying why (the build printed the same line once);
+                // on CI (CI=true), where .ci/run installs it, a missing PyTorch is a failure instead.
+                if (!string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase) &&
+                    (startFailure.Message.Contains("ModuleNotFoundError") || startFailure.Message.StartsWith("Could not start", StringComparison.Ordinal)))
+                    Assert.Ignore($"PyTorch is not available, so this comparison with it is skipped: {startFailure.Message}");
+                throw new OracleException(startFailure.Message);
             }
         }
     }

@@ -40,6 +40,7 @@ public class PyTorchOracleTests
     {
         using var scope = Torch.Scope();
         var a = Tensor.Zeros(2, 3);
+        _ = PyTorchOracle.Shared;   // started (or the test skipped without PyTorch) outside Assert.Throws
         var error = Assert.Throws<OracleException>(() => PyTorchOracle.Run("torch.matmul(a, a)", ("a", a)));
         Assert.That(error!.Message, Does.Contain("RuntimeError").And.Contain("cannot be multiplied"));
         // The process survives an error.
