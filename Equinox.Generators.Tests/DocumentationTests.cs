@@ -65,6 +65,8 @@ public partial class DocumentationTests
             .Where(path => Path.GetFileName(path) is var name && (name.StartsWith("System.") || name is "mscorlib.dll" or "netstandard.dll"))
             .Append(typeof(ITreeNode).Assembly.Location)
             .Append(typeof(Equinox.Nn.Linear).Assembly.Location)
+            .Append(typeof(Equinox.Testing.TreeAssert).Assembly.Location)
+            .Append(typeof(Assert).Assembly.Location)
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
             .ToImmutableArray();
     });
