@@ -169,7 +169,7 @@ namespace Equinox
                 : x.DType == DType.Bool
                     ? "convert it first, e.g. Pmean(x.To(DType.Float32), ...)"
                     : "the mean of integers is not an integer: convert first, e.g. Pmean(x.To(DType.Float32), ...), or use Psum";
-            return new ArgumentException($"Eqx.{Name(op)} over axis \"{axisName}\": {what}, a {(x.DType == DType.Bool ? "bool" : "integer")} tensor; {fix}.",
+            return new ArgumentException($"Eqx.{Name(op)} over axis \"{axisName}\": {what}, {(x.DType == DType.Bool ? "a bool" : "an integer")} tensor; {fix}.",
                 path is null ? "x" : "tree");
         }
 
