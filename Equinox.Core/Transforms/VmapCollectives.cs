@@ -74,6 +74,36 @@ namespace Equinox
         /// <exception cref="NotSupportedException">A gradient transform inside the FilterVmap differentiates <paramref name="x"/>.</exception>
         public static Tensor Pmin(Tensor x, string axisName) => VmapCollectives.Reduce(x, axisName, VmapCollectives.Op.Min, null);
 
+        /// <summary>
+        /// Every example's <paramref name="x"/>, stacked along a new leading dimension (JAX's <c>all_gather</c>): each
+        /// example gets the same <c>[axis size, ...x's shape]</c> tensor, in batch order. Differentiable like the others.
+        /// </summary>
+        /// <param name="x">A tensor inside the FilterVmap's function.</param>
+        /// <param name="axisName">The <c>axisName</c> of a running FilterVmap.</param>
+        /// <exception cref="InvalidOperationException">No FilterVmap with that name is running on this thread.</exception>
+        /// <exception cref="NotSupportedException">A gradient transform inside the FilterVmap differentiates <paramref name="x"/>.</exception>
+        public static Tensor AllGather(Tensor x, string axisName) => VmapCollectives.Reduce(x, axisName, VmapCollectives.Op.Gather, null);
+
+        /// <summary>
+        /// Each example's index along the FilterVmap called <paramref name="axisName"/> (JAX's <c>axis_index</c>): an
+        /// int64 scalar, 0 for the first example.
+        /// </summary>
+        /// <param name="axisName">The <c>axisName</c> of a running FilterVmap.</param>
+        /// <param name="device">Where the index lives (CPU unless given): the device of the tensors it meets.</param>
+        /// <exception cref="InvalidOperationException">No FilterVmap with that name is running on this thread.</exception>
+        public static Tensor AxisIndex(string axisName, Device? device = null)
+        {
+            ArgumentNullException.ThrowIfNull(axisName);
+            var axis = VmapCollectives.Resolve(axisName, "AxisIndex");
+            var d = device ?? Device.Cpu;
+            return Tensor.Wrap(NativeMethods.eqx_vmap_axis_index(axis.Level, axis.Size, (int)d.Type, d.Index), "AxisIndex");
+        }
+
+        /// <summary><see cref="AllGather(Tensor, string)"/> of every tensor leaf of <paramref name="tree"/> (null slots stay null).</summary>
+        /// <param name="tree">A [Module] tree inside the FilterVmap's function.</param>
+        /// <param name="axisName">The <c>axisName</c> of a running FilterVmap.</param>
+        public static T AllGather<T>(T tree, string axisName) where T : ITreeNode => VmapCollectives.ReduceTree(tree, axisName, VmapCollectives.Op.Gather);
+
         /// <summary><see cref="Psum(Tensor, string)"/> of every tensor leaf of <paramref name="tree"/> (null slots stay null).</summary>
         /// <param name="tree">A [Module] tree inside the FilterVmap's function, e.g. one example's gradients.</param>
         /// <param name="axisName">The <c>axisName</c> of a running FilterVmap.</param>
@@ -102,21 +132,22 @@ namespace Equinox
     /// </summary>
     internal static class VmapCollectives
     {
-        internal enum Op { Sum = 0, Mean = 1, Max = 2, Min = 3 }
+        internal enum Op { Sum = 0, Mean = 1, Max = 2, Min = 3, Gather = 4 }
 
         private static string Name(Op op) => op switch
         {
             Op.Sum => "Psum",
             Op.Mean => "Pmean",
             Op.Max => "Pmax",
-            _ => "Pmin",
+            Op.Min => "Pmin",
+            _ => "AllGather",
         };
 
         internal static T ReduceTree<T>(T tree, string axisName, Op op) where T : ITreeNode
         {
             ArgumentNullException.ThrowIfNull(tree);
             ArgumentNullException.ThrowIfNull(axisName);
-            var axis = Resolve(axisName, op);
+            var axis = Resolve(axisName, Name(op));
             var leaves = Eqx.Flatten(tree);
             TreePath[]? paths = null;
             var reduced = new Tensor?[leaves.Length];
@@ -137,19 +168,19 @@ namespace Equinox
         {
             ArgumentNullException.ThrowIfNull(x);
             ArgumentNullException.ThrowIfNull(axisName);
-            var axis = Resolve(axisName, op);
+            var axis = Resolve(axisName, Name(op));
             if (Rejects(x, op)) throw BadDType(x, op, axisName, path);
             return Native(x, axis, op, axisName);
         }
 
-        private static VmapAxisName Resolve(string axisName, Op op)
+        internal static VmapAxisName Resolve(string axisName, string op)
         {
             var named = TransformContext.Current.NamedAxes;
             if (named?.Find(axisName) is { } axis) return axis;
             throw new InvalidOperationException(named is null
-                ? $"Eqx.{Name(op)}: there is no axis \"{axisName}\": no named FilterVmap is running on this thread. A collective " +
+                ? $"Eqx.{op}: there is no axis \"{axisName}\": no named FilterVmap is running on this thread. A collective " +
                   $"reduces over the examples of a FilterVmap: call it inside the function of Eqx.FilterVmap(f, axisName: \"{axisName}\")."
-                : $"Eqx.{Name(op)}: there is no axis \"{axisName}\" here; the FilterVmap axes in scope are {named.Names()} " +
+                : $"Eqx.{op}: there is no axis \"{axisName}\" here; the FilterVmap axes in scope are {named.Names()} " +
                   "(innermost first). Use one of those names, or give the FilterVmap you mean that axisName.");
         }
 

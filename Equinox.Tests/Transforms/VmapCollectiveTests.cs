@@ -191,7 +191,7 @@ public class VmapCollectiveTests
             var h = m.Forward(x);
             var centred = h - Eqx.Pmean(h, "batch");
             return centred.Square().Sum() + 0.5 * Eqx.Pmax(h, "batch").Sum() - 0.25 * Eqx.Pmin(h, "batch").Sum()
-                   + 0.1 * (Eqx.Psum(h, "batch") * h).Sum();
+                   + 0.1 * (Eqx.Psum(h, "batch") * h).Sum() + 0.05 * Eqx.AllGather(h, "batch").Matmul(h).Square().Sum();
         }, axisName: "batch")(xs).Sum();
 
         var (loss, grads) = Eqx.FilterValueAndGrad((Func<VmapAffine, Tensor>)Loss)(model);
@@ -282,6 +282,53 @@ public class VmapCollectiveTests
         AssertClose(summed.Bias, EveryExample(bs, (a, b) => a + b), "Bias");
         AssertClose(partial.Weight, EveryExample(xs, (a, b) => a.Maximum(b)), "filtered Weight");
         Assert.That(partial.Bias, Is.Null);
+    }
+
+    [Test]
+    public void AllGatherGivesEveryExampleTheWholeBatch()
+    {
+        using var scope = Torch.Scope();
+        var xs = Normal(27, 4, 3);
+
+        var gathered = Eqx.FilterVmap((Tensor x) => Eqx.AllGather(x, "b"), axisName: "b")(xs);
+        var scores = Eqx.FilterVmap((Tensor x) => Eqx.AllGather(x, "b").Matmul(x), axisName: "b")(xs);
+        var constant = Eqx.FilterVmap((Tensor x) => Eqx.AllGather(xs.Select(0, 1), "b") + x.Sum() * 0.0, axisName: "b")(xs);
+
+        AssertClose(gathered, Tensor.Stack([xs, xs, xs, xs]), "AllGather");
+        AssertClose(scores, xs.Matmul(xs.T).T, "each example against the batch");
+        AssertClose(constant, xs.Select(0, 1).Unsqueeze(0).Expand(4, 4, 3), "AllGather of an unbatched tensor");
+    }
+
+    [Test]
+    public void AllGatherOverAnOuterAxisInsideAnInnerOne()
+    {
+        using var scope = Torch.Scope();
+        var xs = Normal(28, 3, 2, 5);   // 3 outer examples of 2 inner examples of [5]
+
+        var ys = Eqx.FilterVmap((Tensor row) => Eqx.FilterVmap((Tensor x) => Eqx.AllGather(x, "rows") - x,
+            axisName: "cols")(row), axisName: "rows")(xs);
+
+        Assert.That(ys.Shape, Is.EqualTo(new long[] { 3, 2, 3, 5 }));
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 2; j++)
+                AssertClose(ys.Select(0, i).Select(0, j), xs.Select(1, j) - xs.Select(0, i).Select(0, j), $"[{i}, {j}]");
+    }
+
+    [Test]
+    public void AxisIndexNumbersTheExamplesOfEachLevel()
+    {
+        using var scope = Torch.Scope();
+        var xs = Normal(29, 3, 4, 2);
+
+        var index = Eqx.FilterVmap((Tensor row) => Eqx.FilterVmap((Tensor x) =>
+            Eqx.AxisIndex("rows") * 10 + Eqx.AxisIndex("cols"), axisName: "cols")(row), axisName: "rows")(xs);
+        var scaled = Eqx.FilterVmap((Tensor x) => x * Eqx.AxisIndex("b").To(DType.Float64), axisName: "b")(xs.Select(1, 0));
+
+        Assert.That(index.DType, Is.EqualTo(DType.Int64));
+        Assert.That(index.ToArray<long>(), Is.EqualTo(new long[] { 0, 1, 2, 3, 10, 11, 12, 13, 20, 21, 22, 23 }));
+        AssertClose(scaled, xs.Select(1, 0) * Tensor.Arange(3, DType.Float64).Unsqueeze(1));
+        var outside = Assert.Throws<InvalidOperationException>(() => Eqx.AxisIndex("b"));
+        Assert.That(outside!.Message, Does.StartWith("Eqx.AxisIndex: there is no axis \"b\""));
     }
 
     // ---- errors -----------------------------------------------------------------------------------------------------

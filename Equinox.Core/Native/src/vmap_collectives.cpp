@@ -11,7 +11,8 @@
 
 namespace {
 
-enum class Reduction : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3 };
+// Sum..Min reduce over the batch; Gather stacks the examples along a new leading dimension (JAX's all_gather).
+enum class Reduction : int32_t { Sum = 0, Mean = 1, Max = 2, Min = 3, Gather = 4 };
 
 // Whether `t` carries the batch of `level` anywhere in its wrappers (a BatchedTensor at `level`, possibly beneath
 // BatchedTensors and functorch gradient wrappers of higher levels).
@@ -34,6 +35,7 @@ at::Tensor reduce_dim(const at::Tensor& physical, int64_t dim, Reduction op) {
     case Reduction::Mean: return physical.mean(dim);
     case Reduction::Max: return physical.amax(dim);
     case Reduction::Min: return physical.amin(dim);
+    case Reduction::Gather: return physical.movedim(dim, 0);
   }
   throw std::runtime_error("vmap collective: unknown reduction");
 }
@@ -48,18 +50,21 @@ at::Tensor reduce_at(const at::Tensor& t, int64_t level, Reduction op) {
   if (batched->level() == level) return reduce_dim(batched->value(), batched->bdim(), op);
   auto inner = reduce_at(batched->value(), level, op);
   if (!inner.defined()) return inner;
-  return at::functorch::addBatchDim(inner, batched->bdim(), batched->level());
+  // A gather puts a new dimension in front of this level's logical dimensions, its own batch dimension included.
+  auto bdim = batched->bdim() + (op == Reduction::Gather ? 1 : 0);
+  return at::functorch::addBatchDim(inner, bdim, batched->level());
 }
 
 }  // namespace
 
-// Reduces `t` over the batch of the vmap at `level` (whose batch size is `size`): op 0 sum, 1 mean, 2 max, 3 min. A
-// tensor that does not carry that batch is the same in every example: its sum is `size` times it, the rest itself.
+// Reduces `t` over the batch of the vmap at `level` (whose batch size is `size`): op 0 sum, 1 mean, 2 max, 3 min, or
+// 4 gathers it. A tensor that does not carry that batch is the same in every example: its sum is `size` times it,
+// its gather `size` copies, the rest itself.
 // When the batch lies beneath a functorch gradient wrapper, sets *under_grad to 1 and returns null without an error.
 EQX_API TH eqx_vmap_reduce(TH t, int64_t level, int64_t size, int32_t op, int32_t* under_grad) {
   EQX_TRY
   *under_grad = 0;
-  if (op < 0 || op > 3) throw std::runtime_error("vmap collective: unknown reduction " + std::to_string(op));
+  if (op < 0 || op > 4) throw std::runtime_error("vmap collective: unknown reduction " + std::to_string(op));
   auto reduction = static_cast<Reduction>(op);
   const at::Tensor& self = *t;
   if (batched_at_level(self, level)) {
@@ -68,6 +73,20 @@ EQX_API TH eqx_vmap_reduce(TH t, int64_t level, int64_t size, int32_t op, int32_
     return eqx::wrap(reduced);
   }
   if (reduction == Reduction::Sum) return eqx::wrap(self.mul(at::Scalar(size)));
+  if (reduction == Reduction::Gather) {
+    auto sizes = self.sizes().vec();
+    sizes.insert(sizes.begin(), size);
+    return eqx::wrap(self.unsqueeze(0).expand(sizes));
+  }
   return eqx::wrap(self);
+  EQX_CATCH(nullptr)
+}
+
+// Each example's index along the batch of the vmap at `level` (JAX's axis_index): an int64 scalar per example, made
+// as a batched arange on the given device.
+EQX_API TH eqx_vmap_axis_index(int64_t level, int64_t size, int32_t device_type, int32_t device_index) {
+  EQX_TRY
+  auto indices = at::arange(size, eqx::options((int32_t)at::kLong, device_type, device_index));
+  return eqx::wrap(at::functorch::addBatchDim(indices, 0, level));
   EQX_CATCH(nullptr)
 }
