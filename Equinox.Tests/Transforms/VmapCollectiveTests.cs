@@ -331,6 +331,22 @@ public class VmapCollectiveTests
         Assert.That(outside!.Message, Does.StartWith("Eqx.AxisIndex: there is no axis \"b\""));
     }
 
+    [Test]
+    public void APermutationOfTheExamplesFromAllGatherAndAxisIndex()
+    {
+        using var scope = Torch.Scope();
+        var xs = Normal(30, 5, 2);
+
+        // Each example takes its successor's value (JAX's ppermute with a cyclic shift), differentiably.
+        var shifted = Eqx.FilterVmap((Tensor x) =>
+        {
+            var next = ((Eqx.AxisIndex("b") + 1) % 5).Unsqueeze(0);
+            return Eqx.AllGather(x, "b").IndexSelect(0, next).Squeeze(0);
+        }, axisName: "b")(xs);
+
+        AssertClose(shifted, Tensor.Cat([xs.Slice(0, 1, 5), xs.Slice(0, 0, 1)]));
+    }
+
     // ---- errors -----------------------------------------------------------------------------------------------------
 
     [Test]
