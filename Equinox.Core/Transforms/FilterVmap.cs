@@ -17,7 +17,8 @@ public static partial class Eqx
     /// depend on the batch is broadcast along it; <see cref="VmapAxes.None"/> returns it without one.</param>
     /// <param name="randomness">What random ops on LibTorch's global generator do inside (functorch's rule).</param>
     /// <param name="axisName">A name for the batch: <see cref="Psum(Tensor, string)"/>, <see cref="Pmean(Tensor, string)"/>,
-    /// <see cref="Pmax(Tensor, string)"/> and <see cref="Pmin(Tensor, string)"/> inside reduce over it by that name.</param>
+    /// <see cref="Pmax(Tensor, string)"/>, <see cref="Pmin(Tensor, string)"/>, <see cref="AllGather(Tensor, string)"/> and
+    /// <see cref="AxisIndex(string, Device?)"/> inside act over it by that name.</param>
     /// <param name="axisSize">The batch size. With no batched input (every inAxes None) the function runs this many times,
     /// each output gaining a batch dimension of this size; with batched inputs it must equal their size.</param>
     /// <remarks>Call the result on the thread that will run it end to end: functorch's layers are per thread.</remarks>
