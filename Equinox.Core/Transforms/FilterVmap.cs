@@ -16,79 +16,133 @@ public static partial class Eqx
     /// <param name="outAxes">Where the batch dimension goes in the outputs; null means 0. An output that does not
     /// depend on the batch is broadcast along it; <see cref="VmapAxes.None"/> returns it without one.</param>
     /// <param name="randomness">What random ops on LibTorch's global generator do inside (functorch's rule).</param>
+    /// <param name="axisName">A name for the batch: <see cref="Psum(Tensor, string)"/>, <see cref="Pmean(Tensor, string)"/>,
+    /// <see cref="Pmax(Tensor, string)"/>, <see cref="Pmin(Tensor, string)"/>, <see cref="AllGather(Tensor, string)"/> and
+    /// <see cref="AxisIndex(string, Device?)"/> inside act over it by that name.</param>
+    /// <param name="axisSize">The batch size. With no batched input (every inAxes None) the function runs this many times,
+    /// each output gaining a batch dimension of this size; with batched inputs it must equal their size.</param>
     /// <remarks>Call the result on the thread that will run it end to end: functorch's layers are per thread.</remarks>
     public static Func<TIn, TOut> FilterVmap<TIn, TOut>(Func<TIn, TOut> f, VmapAxes? inAxes = null, VmapAxes? outAxes = null,
-        VmapRandomness randomness = VmapRandomness.Error)
+        VmapRandomness randomness = VmapRandomness.Error,
+        string? axisName = null, long? axisSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);
-        return x => (TOut)Vmap.Run([x], inAxes, args => [f((TIn)args[0]!)], outAxes, 1, randomness)[0]!;
+        return x => (TOut)Vmap.Run([x], inAxes, args => [f((TIn)args[0]!)], outAxes, 1, randomness, axisName, axisSize)[0]!;
     }
 
     /// <summary>
-    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/> for two arguments;
+    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/> for two arguments;
     /// <paramref name="inAxes"/> is one spec for both or a pair, e.g. <c>(0, VmapAxes.None)</c>.
     /// </summary>
     /// <param name="f">The per-example function.</param>
     /// <param name="inAxes">The batch dimension of each argument (null: 0 for every tensor).</param>
     /// <param name="outAxes">Where the batch dimension goes in the outputs (null: 0).</param>
     /// <param name="randomness">What random ops on LibTorch's global generator do inside.</param>
+    /// <param name="axisName">A name for the batch, for the collectives inside (<see cref="Psum(Tensor, string)"/>).</param>
+    /// <param name="axisSize">The batch size; needed when no input is batched, checked against the inputs otherwise.</param>
     public static Func<T1, T2, TOut> FilterVmap<T1, T2, TOut>(Func<T1, T2, TOut> f, VmapAxes? inAxes = null,
-        VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error)
+        VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error,
+        string? axisName = null, long? axisSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);
-        return (a, b) => (TOut)Vmap.Run([a, b], inAxes, args => [f((T1)args[0]!, (T2)args[1]!)], outAxes, 1, randomness)[0]!;
+        return (a, b) => (TOut)Vmap.Run([a, b], inAxes, args => [f((T1)args[0]!, (T2)args[1]!)], outAxes, 1, randomness, axisName, axisSize)[0]!;
     }
 
     /// <summary>
-    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/> for three arguments.
+    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/> for three arguments.
     /// </summary>
     /// <param name="f">The per-example function.</param>
     /// <param name="inAxes">The batch dimension of each argument (null: 0 for every tensor).</param>
     /// <param name="outAxes">Where the batch dimension goes in the outputs (null: 0).</param>
     /// <param name="randomness">What random ops on LibTorch's global generator do inside.</param>
+    /// <param name="axisName">A name for the batch, for the collectives inside (<see cref="Psum(Tensor, string)"/>).</param>
+    /// <param name="axisSize">The batch size; needed when no input is batched, checked against the inputs otherwise.</param>
     public static Func<T1, T2, T3, TOut> FilterVmap<T1, T2, T3, TOut>(Func<T1, T2, T3, TOut> f, VmapAxes? inAxes = null,
-        VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error)
+        VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error,
+        string? axisName = null, long? axisSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);
         return (a, b, c) =>
-            (TOut)Vmap.Run([a, b, c], inAxes, args => [f((T1)args[0]!, (T2)args[1]!, (T3)args[2]!)], outAxes, 1, randomness)[0]!;
+            (TOut)Vmap.Run([a, b, c], inAxes, args => [f((T1)args[0]!, (T2)args[1]!, (T3)args[2]!)], outAxes, 1, randomness, axisName, axisSize)[0]!;
     }
 
     /// <summary>
-    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/> for a function
+    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/> for a function
     /// with two outputs; <paramref name="outAxes"/> is one spec for both or a pair.
     /// </summary>
     /// <param name="f">The per-example function.</param>
     /// <param name="inAxes">The batch dimension of the argument (null: 0 for every tensor).</param>
     /// <param name="outAxes">Where the batch dimension goes in each output (null: 0).</param>
     /// <param name="randomness">What random ops on LibTorch's global generator do inside.</param>
+    /// <param name="axisName">A name for the batch, for the collectives inside (<see cref="Psum(Tensor, string)"/>).</param>
+    /// <param name="axisSize">The batch size; needed when no input is batched, checked against the inputs otherwise.</param>
     public static Func<TIn, (TOut1, TOut2)> FilterVmap<TIn, TOut1, TOut2>(Func<TIn, (TOut1, TOut2)> f,
-        VmapAxes? inAxes = null, VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error)
+        VmapAxes? inAxes = null, VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error,
+        string? axisName = null, long? axisSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);
         return x =>
         {
-            var outs = Vmap.Run([x], inAxes, args => { var (o1, o2) = f((TIn)args[0]!); return [o1, o2]; }, outAxes, 2, randomness);
+            var outs = Vmap.Run([x], inAxes, args => { var (o1, o2) = f((TIn)args[0]!); return [o1, o2]; }, outAxes, 2, randomness, axisName, axisSize);
             return ((TOut1)outs[0]!, (TOut2)outs[1]!);
         };
     }
 
     /// <summary>
-    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/> for two arguments
+    /// <see cref="FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/> for two arguments
     /// and two outputs.
     /// </summary>
     /// <param name="f">The per-example function.</param>
     /// <param name="inAxes">The batch dimension of each argument (null: 0 for every tensor).</param>
     /// <param name="outAxes">Where the batch dimension goes in each output (null: 0).</param>
     /// <param name="randomness">What random ops on LibTorch's global generator do inside.</param>
+    /// <param name="axisName">A name for the batch, for the collectives inside (<see cref="Psum(Tensor, string)"/>).</param>
+    /// <param name="axisSize">The batch size; needed when no input is batched, checked against the inputs otherwise.</param>
     public static Func<T1, T2, (TOut1, TOut2)> FilterVmap<T1, T2, TOut1, TOut2>(Func<T1, T2, (TOut1, TOut2)> f,
-        VmapAxes? inAxes = null, VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error)
+        VmapAxes? inAxes = null, VmapAxes? outAxes = null, VmapRandomness randomness = VmapRandomness.Error,
+        string? axisName = null, long? axisSize = null)
     {
         ArgumentNullException.ThrowIfNull(f);
         return (a, b) =>
         {
             var outs = Vmap.Run([a, b], inAxes, args => { var (o1, o2) = f((T1)args[0]!, (T2)args[1]!); return [o1, o2]; },
-                outAxes, 2, randomness);
+                outAxes, 2, randomness, axisName, axisSize);
+            return ((TOut1)outs[0]!, (TOut2)outs[1]!);
+        };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="f"/>, which takes no input, <paramref name="axisSize"/> times as one batch: every output
+    /// gains a batch dimension of that size. With <c>randomness: VmapRandomness.Different</c> each example draws its own
+    /// random values (an ensemble's initial weights, say); otherwise the outputs are broadcast along the batch.
+    /// </summary>
+    /// <param name="f">The per-example function.</param>
+    /// <param name="axisSize">How many examples.</param>
+    /// <param name="outAxes">Where the batch dimension goes in the outputs (null: 0).</param>
+    /// <param name="randomness">What random ops on LibTorch's global generator do inside.</param>
+    /// <param name="axisName">A name for the batch, for the collectives inside (<see cref="Psum(Tensor, string)"/>).</param>
+    public static Func<TOut> FilterVmap<TOut>(Func<TOut> f, long axisSize, VmapAxes? outAxes = null,
+        VmapRandomness randomness = VmapRandomness.Error, string? axisName = null)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return () => (TOut)Vmap.Run([], VmapAxes.None, _ => [f()], outAxes, 1, randomness, axisName, axisSize)[0]!;
+    }
+
+    /// <summary>
+    /// <see cref="FilterVmap{TOut}(Func{TOut}, long, VmapAxes?, VmapRandomness, string?)"/> with two outputs.
+    /// </summary>
+    /// <param name="f">The per-example function.</param>
+    /// <param name="axisSize">How many examples.</param>
+    /// <param name="outAxes">Where the batch dimension goes in each output (null: 0).</param>
+    /// <param name="randomness">What random ops on LibTorch's global generator do inside.</param>
+    /// <param name="axisName">A name for the batch, for the collectives inside.</param>
+    public static Func<(TOut1, TOut2)> FilterVmap<TOut1, TOut2>(Func<(TOut1, TOut2)> f, long axisSize, VmapAxes? outAxes = null,
+        VmapRandomness randomness = VmapRandomness.Error, string? axisName = null)
+    {
+        ArgumentNullException.ThrowIfNull(f);
+        return () =>
+        {
+            var outs = Vmap.Run([], VmapAxes.None, _ => { var (o1, o2) = f(); return [o1, o2]; }, outAxes, 2, randomness, axisName, axisSize);
             return ((TOut1)outs[0]!, (TOut2)outs[1]!);
         };
     }
@@ -103,10 +157,14 @@ internal static class Vmap
     internal static bool IsRunning => VmapErrorChecks.InsideVmap;
 
     internal static object?[] Run(object?[] args, VmapAxes? inAxes, Func<object?[], object?[]> body, VmapAxes? outAxes,
-        int outputCount, VmapRandomness randomness)
+        int outputCount, VmapRandomness randomness, string? axisName = null, long? axisSize = null)
     {
         inAxes ??= Zero;
         outAxes ??= Zero;
+        if (axisSize < 0)
+            throw new ArgumentOutOfRangeException(nameof(axisSize), axisSize, "FilterVmap: axisSize must not be negative.");
+        if (axisName is { Length: 0 })
+            throw new ArgumentException("FilterVmap: axisName must not be empty; leave it null for an unnamed batch.", nameof(axisName));
 
         // Which leaf of which argument is batched along which axis, checked before any layer is open.
         var leaves = new Tensor?[args.Length][];
@@ -135,11 +193,12 @@ internal static class Vmap
                 else if (size != batchSize) sizesAgree = false;
             }
         }
-        if (batchSize < 0)
-            throw new ArgumentException(
-                "FilterVmap: no input tensor is batched (inAxes maps every one to None), so there is no batch size. " +
-                "Batch at least one input, e.g. inAxes: 0.", nameof(inAxes));
         if (!sizesAgree) throw MismatchedSizes(args, leaves, axes);
+        if (axisSize is { } given && batchSize >= 0 && given != batchSize) throw WrongAxisSize(args, leaves, axes, given);
+        if (batchSize < 0)
+            batchSize = axisSize ?? throw new ArgumentException(
+                "FilterVmap: no input tensor is batched (inAxes maps every one to None), so there is no batch size. " +
+                "Batch at least one input, e.g. inAxes: 0, or give the size with axisSize.", nameof(inAxes));
 
         var outputs = new object?[outputCount];
         var checks = new List<Transforms.ErrorCheck>();
@@ -147,6 +206,11 @@ internal static class Vmap
         using (var scope = CallScope.Open())
         {
             using var recording = VmapErrorChecks.Record(checks);
+            using var named = axisName is null ? default(Transforms.TransformContext.Scope?) :
+                Transforms.TransformContext.Install(Transforms.TransformContext.Current with
+                {
+                    NamedAxes = new Transforms.VmapAxisName(axisName, layer.Level, batchSize, Transforms.TransformContext.Current.NamedAxes),
+                });
             var batched = new object?[args.Length];
             for (int a = 0; a < args.Length; a++)
             {
@@ -199,6 +263,21 @@ internal static class Vmap
 
     private static string WhereOut(object? output, int o, int count, int i) =>
         VmapTrees.Describe("output", o, count, output is ITreeNode ? VmapTrees.Paths(output)[i] : null);
+
+    private static ArgumentException WrongAxisSize(object?[] args, Tensor?[][] leaves, int?[][] axes, long axisSize)
+    {
+        for (int a = 0; a < args.Length; a++)
+            for (int i = 0; i < leaves[a].Length; i++)
+            {
+                if (axes[a][i] is not { } axis) continue;
+                var leaf = leaves[a][i]!;
+                return new ArgumentException(
+                    $"FilterVmap: axisSize is {axisSize}, but {Where(args, a, i)} ({leaf.Describe()}) is batched along axis {axis} " +
+                    $"with size {leaf.Shape[axis]}; give axisSize: {leaf.Shape[axis]}, or leave it out to take the size from the inputs.",
+                    "axisSize");
+            }
+        throw new InvalidOperationException("no batched input");
+    }
 
     private static ArgumentException MismatchedSizes(object?[] args, Tensor?[][] leaves, int?[][] axes)
     {

@@ -41,7 +41,7 @@ public static partial class Eqx
 
 /// <summary>
 /// Reverse-mode gradients through functorch's Grad layer (functorch's <c>grad_and_value</c>): unlike plain autograd,
-/// this composes with <see cref="Eqx.FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/>,
+/// this composes with <see cref="Eqx.FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/>,
 /// so inside a vmap each example gets its own gradient. Outside any vmap it gives the ordinary gradient.
 /// </summary>
 internal static class FunctorchGrad

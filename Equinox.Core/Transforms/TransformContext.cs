@@ -15,11 +15,16 @@ namespace Equinox.Transforms;
 /// How many FilterGrad forwards are running on this thread: inside one, a gradient is built with create_graph so the
 /// enclosing one can differentiate it again.
 /// </param>
+/// <param name="NamedAxes">
+/// The named FilterVmaps running on this thread, innermost first, for the collectives (<see cref="Eqx.Psum(Equinox.Tensors.Tensor, string)"/>)
+/// to find their axis by name; null outside any.
+/// </param>
 internal readonly record struct TransformState(
     List<ErrorCheck>? ErrorRecording,
     List<ErrorCheck>? VmapRecording,
     IScanLowering? ScanLowering,
-    int GradDepth);
+    int GradDepth,
+    VmapAxisName? NamedAxes = null);
 
 /// <summary>
 /// The one per-thread slot for the state transformations install for the length of a call (<see cref="TransformState"/>),

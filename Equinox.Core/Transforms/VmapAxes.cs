@@ -3,7 +3,7 @@ using Equinox.Tensors;
 namespace Equinox;
 
 /// <summary>
-/// Which dimension of each tensor <see cref="Eqx.FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/>
+/// Which dimension of each tensor <see cref="Eqx.FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/>
 /// maps over, written as a prefix of the arguments (or outputs): one spec applies to everything below it.
 /// </summary>
 /// <remarks>
@@ -108,7 +108,7 @@ public sealed class VmapAxes
         : axis?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "None";
 }
 
-/// <summary>What random ops see inside <see cref="Eqx.FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness)"/> (functorch's <c>randomness</c>).</summary>
+/// <summary>What random ops see inside <see cref="Eqx.FilterVmap{TIn, TOut}(Func{TIn, TOut}, VmapAxes?, VmapAxes?, VmapRandomness, string?, long?)"/> (functorch's <c>randomness</c>).</summary>
 public enum VmapRandomness
 {
     /// <summary>A random op on LibTorch's global generator inside the vmap is an error (the default).</summary>

@@ -72,7 +72,9 @@ EQX_TENSOR_OP(eqx_vmap_add_batch_dim(TH t, int64_t in_dim, int64_t level),
               at::functorch::addBatchDim(*t, at::maybe_wrap_dim(in_dim, t->dim()), level))
 
 // The plain tensor behind a result of the vmap at `level`, with the batch dimension at `out_dim`. A result that does
-// not depend on the batch (not batched at this level) is broadcast along a new dimension, as functorch does.
+// not depend on the batch (not batched at this level) is repeated along a new dimension at `out_dim`: unsqueezed
+// first, since expand only adds leading dimensions, and copied, so that it owns its memory like every other result
+// (an in-place update of an expanded view, an optimiser step say, would fail: its elements share memory).
 EQX_API TH eqx_vmap_remove_batch_dim(TH t, int64_t level, int64_t batch_size, int64_t out_dim) {
   EQX_TRY
   const at::Tensor& self = *t;
@@ -80,7 +82,7 @@ EQX_API TH eqx_vmap_remove_batch_dim(TH t, int64_t level, int64_t batch_size, in
     auto sizes = self.sizes().vec();
     out_dim = at::maybe_wrap_dim(out_dim, (int64_t)sizes.size() + 1);
     sizes.insert(sizes.begin() + out_dim, batch_size);
-    return eqx::wrap(self.expand(sizes));
+    return eqx::wrap(self.unsqueeze(out_dim).expand(sizes).contiguous());
   }
   auto* batched = at::functorch::maybeGetBatchedImpl(self);
   if (batched->level() != level) {
