@@ -1,3 +1,5 @@
+using Equinox.Tensors;
+
 namespace Equinox.Transforms;
 
 /// <summary>
@@ -15,11 +17,15 @@ namespace Equinox.Transforms;
 /// How many FilterGrad forwards are running on this thread: inside one, a gradient is built with create_graph so the
 /// enclosing one can differentiate it again.
 /// </param>
+/// <param name="JvpLevel">
+/// The forward-AD level of the FilterJvp running on this thread (its inputs are dual tensors at it); null outside one.
+/// </param>
 internal readonly record struct TransformState(
     List<ErrorCheck>? ErrorRecording,
     List<ErrorCheck>? VmapRecording,
     IScanLowering? ScanLowering,
-    int GradDepth);
+    int GradDepth,
+    DualLevel? JvpLevel = null);
 
 /// <summary>
 /// The one per-thread slot for the state transformations install for the length of a call (<see cref="TransformState"/>),
