@@ -185,6 +185,43 @@ public class CustomVjpTests
     }
 
     [Test]
+    public void AForwardThatReturnsItsInputLeavesTheInputAlone()
+    {
+        using var scope = Torch.Scope();
+        var tripled = Eqx.FilterCustomVjp((Tensor a) => a, (Tensor a, Tensor y, Tensor ct) => ct * 3);
+        var x = Tensor.FromArray([1.0, -2.0]).WithRequiresGrad();
+        var y = tripled(x);
+        Assert.That(y.IsSameAs(x), Is.False, "the output is a new tensor (sharing memory) with the rule as its history");
+        Assert.That(y.SharesStorageWith(x), Is.True);
+        Assert.That(x.IsLeaf, Is.True, "the input is still a leaf");
+        Assert.That(Autograd.Grad(y.Sum(), x)[0]!.ToArray<double>(), Is.EqualTo(new[] { 3.0, 3.0 }));
+    }
+
+    [Test]
+    public void ASecondBackwardWithoutRetainingTheGraphSaysSo()
+    {
+        using var scope = Torch.Scope();
+        var exp = Eqx.FilterCustomVjp((Tensor a) => a.Exp(), (Tensor a, Tensor y, Tensor ct) => ct * y);
+        var x = Tensor.FromArray([0.5]).WithRequiresGrad();
+        var total = exp(x).Sum();
+        Assert.That(Autograd.Grad(total, x)[0]!.Item<double>(), Is.EqualTo(Math.Exp(0.5)).Within(1e-15));
+        var e = Assert.Throws<TorchException>(() => Autograd.Grad(total, x))!;
+        Assert.That(e.Message, Does.Contain("Trying to backward through Eqx.FilterCustomVjp a second time"));
+    }
+
+    [Test]
+    public void ARuleThatThrowsInsideAFilterJitStepSurfacesFromTheStep()
+    {
+        using var scope = Torch.Scope();
+        var failing = Eqx.FilterCustomVjp((Tensor a) => a.Square(), (Tensor a, Tensor y, Tensor ct) => throw new KeyNotFoundException("missing rule"));
+        var step = Eqx.FilterJit((TensorList l) => Eqx.FilterGrad((TensorList p) => failing(p.Items[0]).Sum())(l));
+        var model = new TensorList([Tensor.FromArray([1.0, 2.0])]);
+        var e = Assert.Throws<KeyNotFoundException>(() => step.Invoke(model))!;
+        Assert.That(e.Message, Is.EqualTo("missing rule"));
+        Assert.That(step.CacheSize, Is.EqualTo(0), "a failed first call is not cached");
+    }
+
+    [Test]
     public void CotangentsThatDoNotFitNameTheLeafPath()
     {
         using var scope = Torch.Scope();
