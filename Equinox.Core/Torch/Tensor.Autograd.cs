@@ -73,7 +73,11 @@ public static class Autograd
         using (new TensorUses(inputArray, ins, nameof(inputs)))
         fixed (IntPtr* o = outs) fixed (IntPtr* s = seeds) fixed (IntPtr* x = ins) fixed (IntPtr* r = results)
             status = NativeMethods.eqx_grad(o, s, outs.Length, x, ins.Length, retainGraph || createGraph ? 1 : 0, createGraph ? 1 : 0, r);
-        if (status < 0) throw Tensor.Failure("grad", [.. outputs, .. inputs]);
+        if (status < 0)
+        {
+            CustomBackward.RethrowFailure(); // a C# backward rule's own exception, as it was thrown
+            throw Tensor.Failure("grad", [.. outputs, .. inputs]);
+        }
         var grads = new Tensor?[inputs.Count];
         for (int i = 0; i < grads.Length; i++) grads[i] = Tensor.WrapOptional(results[i]);
         return grads;

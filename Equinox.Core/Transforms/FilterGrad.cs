@@ -108,7 +108,8 @@ internal static class GradTransform
         for (int i = 0; i < slots.Length; i++)
         {
             if (slots[i] is not { } slot || !slot.DType.IsInexact()) continue;
-            var alias = slot.RequiresGrad ? slot.View(slot.Shape) : slot.WithRequiresGrad();
+            var alias = slot.RequiresGrad ? slot.View(slot.Shape)
+                : JvpTransform.Level is { } level ? TrackedDual(slot, level) : slot.WithRequiresGrad();
             traced[i] = alias;
             inputs.Add(alias);
             positions.Add(i);
@@ -134,6 +135,15 @@ internal static class GradTransform
         scope.MoveOut(grads);
         JitResults.MoveOut(scope.Tensors, aux, what: null); // the aux may be anything: only the tensors found are kept
         return (result, aux, Eqx.Unflatten(model, grads));
+    }
+
+    // Inside a FilterJvp a slot may be a dual tensor: a new leaf of its primal, made dual again with its tangent, keeps
+    // the tangent flowing through the forward and the backward (forward-over-reverse: Hessian-vector products).
+    private static Tensor TrackedDual(Tensor slot, DualLevel level)
+    {
+        var (primal, tangent) = ForwardAD.UnpackDual(slot, level);
+        var leaf = primal.WithRequiresGrad();
+        return tangent is null ? leaf : ForwardAD.MakeDual(leaf, tangent, level);
     }
 
     // Inside a FilterVmap the loss is batched, one value per example, and plain autograd cannot see through functorch's

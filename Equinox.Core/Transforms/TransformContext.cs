@@ -1,3 +1,5 @@
+using Equinox.Tensors;
+
 namespace Equinox.Transforms;
 
 /// <summary>
@@ -19,12 +21,16 @@ namespace Equinox.Transforms;
 /// The named FilterVmaps running on this thread, innermost first, for the collectives (<see cref="Eqx.Psum(Equinox.Tensors.Tensor, string)"/>)
 /// to find their axis by name; null outside any.
 /// </param>
+/// <param name="JvpLevel">
+/// The forward-AD level of the FilterJvp running on this thread (its inputs are dual tensors at it); null outside one.
+/// </param>
 internal readonly record struct TransformState(
     List<ErrorCheck>? ErrorRecording,
     List<ErrorCheck>? VmapRecording,
     IScanLowering? ScanLowering,
     int GradDepth,
-    VmapAxisName? NamedAxes = null);
+    VmapAxisName? NamedAxes = null,
+    DualLevel? JvpLevel = null);
 
 /// <summary>
 /// The one per-thread slot for the state transformations install for the length of a call (<see cref="TransformState"/>),

@@ -1,4 +1,5 @@
 // Autograd: requires-grad flags, detaching, gradients through torch::autograd::grad, and grad mode.
+#include "callback.h"
 #include "shim.h"
 
 // A new handle to the same data that is a leaf with the requested flag (the original is left as it was).
@@ -15,6 +16,11 @@ EQX_API int32_t eqx_grad(const TH* outputs, const TH* grad_outputs, int32_t nout
                                      /*allow_unused=*/true);
   for (int32_t i = 0; i < ninputs; i++) out[i] = eqx::wrap(grads[i]);
   return 0;
+  } catch (const eqx::ManagedFailure& e) {
+    // A C# backward rule threw: C# rethrows its exception, found by this id.
+    eqx::set_last_error(e.what());
+    eqx::set_failure_id(e.id);
+    return -1;
   EQX_CATCH(-1)
 }
 
