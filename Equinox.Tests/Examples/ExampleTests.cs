@@ -57,7 +57,7 @@ public partial class ExampleTests
     private static void AssertSucceeded(Run run)
     {
         Assert.That(run.ExitCode, Is.Zero, run.Output + run.Error);
-        Assert.That(run.Output, Does.Not.Contain("\u001b["), "redirected output is plain text, without terminal escapes");
+        Assert.That(run.Output.Contains('\u001b', StringComparison.Ordinal), Is.False, "redirected output is plain text, without terminal escapes");
     }
 
     private static double Percent(Run run, string label)

@@ -6,7 +6,7 @@
 //
 //   dotnet run --project examples/CnnDigits [-- --steps N] [-- --out DIR]
 //
-// 400 steps (batches of 64, Adam 3e-3) reach 97.2% held-out accuracy (a few seconds on one CPU thread).
+// 400 steps (batches of 64, Adam 3e-3) reach 99.0% held-out accuracy (about 4 s on one CPU thread; 250 steps: 98%+).
 using System.Globalization;
 using Equinox;
 using Equinox.Examples;
