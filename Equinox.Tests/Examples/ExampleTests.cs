@@ -31,7 +31,9 @@ public partial class ExampleTests
         return RunExample(name, "--steps", steps.ToString(CultureInfo.InvariantCulture), "--out", output) with { OutputDirectory = output };
     }
 
-    private static Run RunExample(string name, params string[] arguments)
+    private static Run RunExample(string name, params string[] arguments) => RunExample(name, null, arguments);
+
+    private static Run RunExample(string name, (string Name, string Value)? environment, params string[] arguments)
     {
         var root = RepositoryRoot();
         var dll = Path.Combine(root, "examples", name, "bin", "Debug", "net10.0", name + ".dll");
@@ -42,6 +44,7 @@ public partial class ExampleTests
             RedirectStandardError = true,
             WorkingDirectory = root,
         };
+        if (environment is var (variable, value)) info.Environment[variable] = value;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -139,7 +142,7 @@ public partial class ExampleTests
     [Test]
     public void RecompilesNamesTheArgumentThatTriggersEachCompile()
     {
-        var run = RunExample("Recompiles");
+        var run = RunExample("Recompiles", ("EQUINOX_LOG_COMPILES", "1"));
         AssertSucceeded(run);
         Assert.That(run.Output, Does.Contain("step 0\n  compile #1: first call\n"));
         Assert.That(run.Output, Does.Contain("step 1\n  compile #2: learningRate (double): 0.1 -> 0.05\n"));
@@ -148,6 +151,8 @@ public partial class ExampleTests
         Assert.That(run.Output, Does.Contain("8 compiles in 8 calls"));
         Assert.That(run.Output, Does.Contain("1 compile in 8 calls"));
         Assert.That(run.Error, Does.Contain("FilterJit step compiled on 8 of its last 8 calls"), "the churn warning goes to standard error");
+        Assert.That(run.Error, Does.Contain("equinox: FilterJit step: compile #2: learningRate (double): 0.1 -> 0.05"), "EQUINOX_LOG_COMPILES=1 logs each compile");
+        Assert.That(run.Error, Does.Not.Contain("FilterJit fixedStep: compile #2"), "the fixed loop compiles once");
     }
 
     [Test]
