@@ -4,9 +4,9 @@
 // does not tie them: a model is a tree, so after the first update the two are independent copies. Equinox for C#
 // makes that mistake a compile error. Build this project with the mistaken class switched on:
 //
-//   dotnet build examples/TiedEmbeddings -p:DefineConstants=EQX0008_DEMO
+//   dotnet build examples/TiedEmbeddings -p:ShowEqx0008=true
 //
-// and the compiler answers (one line):
+// and the compiler answers (on one line, followed by a link to docs/diagnostics.md#eqx0008):
 //
 //   error EQX0008: 'table' is stored in both 'EmbeddingWeight' and 'OutputWeight'; a model is a tree, not a graph, so
 //   after the first update these become two independent copies. To tie them on purpose, store the node once and
