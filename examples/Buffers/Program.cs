@@ -8,7 +8,12 @@ using Equinox;
 using Equinox.Optim;
 using Equinox.Tensors;
 
-int steps = args is ["--steps", var n] ? int.Parse(n, CultureInfo.InvariantCulture) : 100;
+int steps = args switch
+{
+    [] => 100,
+    ["--steps", var n] when int.TryParse(n, CultureInfo.InvariantCulture, out int count) && count > 0 => count,
+    _ => throw new ArgumentException("Usage: Buffers [--steps N (default 100)]"),
+};
 
 var (paramKey, dataKey) = Key.Create(0).Split();
 var model = new Affine(Tensor.Normal(paramKey, [3]), Tensor.FromArray([1f, 2f, 3f], 3));

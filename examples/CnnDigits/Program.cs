@@ -4,7 +4,7 @@
 // downloaded: 3,000 for training and 1,000 held out, drawn from another seed. The network is two 3x3 convolutions
 // with max-pooling and a linear layer (about 1,900 parameters); the whole training step is one FilterJit.
 //
-//   dotnet run --project examples/CnnDigits [-- --steps N] [-- --out DIR]
+//   dotnet run --project examples/CnnDigits [-- --steps N --out DIR]
 //
 // 400 steps (batches of 64, Adam 3e-3) reach 99.0% held-out accuracy (about 4 s on one CPU thread; 250 steps: 98%+).
 using System.Globalization;

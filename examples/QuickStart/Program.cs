@@ -1,6 +1,6 @@
 // QuickStart: fit an MLP to y = sin(2 x0) * x1 on synthetic data, with a live progress display, a summary table and
 // the loss curve written as a PNG (its path is printed).
-// Run from the repository root: dotnet run --project examples/QuickStart [-- --steps N] [-- --out DIR]
+// Run from the repository root: dotnet run --project examples/QuickStart [-- --steps N --out DIR]
 using Equinox;
 using Equinox.Examples;
 using Equinox.Nn;

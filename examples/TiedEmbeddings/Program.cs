@@ -17,7 +17,7 @@
 // it where the head reads it, so the gradients of both uses add up on the one copy and the tie survives training.
 // Eqx.TreeCheck finds at run time the duplicates the compiler cannot see.
 //
-//   dotnet run --project examples/TiedEmbeddings [-- --steps N] [-- --out DIR]
+//   dotnet run --project examples/TiedEmbeddings [-- --steps N --out DIR]
 using System.Globalization;
 using Equinox;
 using Equinox.Examples;

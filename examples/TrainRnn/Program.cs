@@ -7,7 +7,7 @@
 //   model and the optimiser state donated, rather than jitting only the loss.
 // Each step trains on a fresh batch of spirals, made on the fly from a key; accuracy is measured on 1,000 new ones.
 //
-//   dotnet run --project examples/TrainRnn [-- --steps N] [-- --out DIR]
+//   dotnet run --project examples/TrainRnn [-- --steps N --out DIR]
 //
 // 300 steps reach 100.0% held-out accuracy (one CPU thread, a few seconds).
 using System.Globalization;
