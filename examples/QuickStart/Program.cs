@@ -1,12 +1,16 @@
-// QuickStart: fit an MLP to y = sin(2 x0) * x1 on synthetic data, with a live progress display.
-// Run from the repository root: dotnet run --project examples/QuickStart
+// QuickStart: fit an MLP to y = sin(2 x0) * x1 on synthetic data, with a live progress display, a summary table and
+// the loss curve written as a PNG (its path is printed).
+// Run from the repository root: dotnet run --project examples/QuickStart [-- --steps N --out DIR]
 using Equinox;
+using Equinox.Examples;
 using Equinox.Nn;
 using Equinox.Optim;
 using Equinox.Tensors;
 using Spectre.Console;
 
-const int samples = 512, steps = 600;
+const int samples = 512;
+var options = ExampleOptions.Parse(args, defaultSteps: 600);
+int steps = options.Steps;
 
 var (dataKey, modelKey) = Key.Create(0).Split();
 var (xKey, noiseKey) = dataKey.Split();
@@ -40,20 +44,9 @@ double Step()
 Console.WriteLine(Torch.Config);   // one line: LibTorch version, the BLAS in use, intra-op threads, CUDA devices
 AnsiConsole.MarkupLine($"[bold]Equinox QuickStart[/] — {samples} samples, {steps} steps of full-batch Adam");
 AnsiConsole.WriteLine(model.ToString());
-double initialLoss = 0, finalLoss = 0;
-AnsiConsole.Progress()
-    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-    .Start(context =>
-    {
-        var task = context.AddTask("training", maxValue: steps);
-        for (int step = 0; step < steps; step++)
-        {
-            finalLoss = Step();
-            if (step == 0) initialLoss = finalLoss;
-            task.Description = $"step {step + 1,4}  loss {finalLoss:F5}";
-            task.Increment(1);
-        }
-    });
+var log = Training.Run(steps, _ => Step());
 
-AnsiConsole.MarkupLine($"initial loss [yellow]{initialLoss:F5}[/] → final loss [green]{finalLoss:F5}[/]");
-return finalLoss < initialLoss / 4 ? 0 : 1;
+AnsiConsole.MarkupLine($"initial loss [yellow]{log.InitialLoss:F5}[/] → final loss [green]{log.FinalLoss:F5}[/]");
+Summary.Print("QuickStart", [.. Summary.TrainingRows(log), ("optimizer", "Adam, cosine decay from 0.01")]);
+LossCurve.Write(log, options.OutputDirectory, "QuickStart");
+return log.FinalLoss < log.InitialLoss / 4 ? 0 : 1;
