@@ -13,6 +13,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -68,9 +69,10 @@ void store_based_barrier(c10d::Store& store, int size, int64_t timeout_ms) {
 EQX_API int32_t eqx_dist_available() { return 1; }
 
 // Connects to the store at store_host:store_port (never hosts it: C# hosts the server where asked), builds the Gloo
-// group on a device bound to device_host, and runs Python's initialisation barrier and sequence-number exchange.
-EQX_API void* eqx_dist_init(const char* store_host, int32_t store_port, const char* device_host, int32_t rank,
-                            int32_t size, int64_t timeout_ms) {
+// group on a device bound to `device` (an address, or an interface name such as lo), and runs Python's initialisation
+// barrier and sequence-number exchange.
+EQX_API void* eqx_dist_init(const char* store_host, int32_t store_port, const char* device, int32_t device_is_interface,
+                            int32_t rank, int32_t size, int64_t timeout_ms) {
   EQX_TRY
   c10d::TCPStoreOptions opts;
   opts.port = (uint16_t)store_port;
@@ -82,7 +84,8 @@ EQX_API void* eqx_dist_init(const char* store_host, int32_t store_port, const ch
   auto defaultPg = c10::make_intrusive<c10d::PrefixStore>("default_pg", store);
   auto groupStore = c10::make_intrusive<c10d::PrefixStore>("0", defaultPg);
   auto options = c10d::ProcessGroupGloo::Options::create(milliseconds(timeout_ms));
-  options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(device_host));
+  options->devices.push_back(device_is_interface ? c10d::ProcessGroupGloo::createDeviceForInterface(device)
+                                                 : c10d::ProcessGroupGloo::createDeviceForHostname(device));
   options->threads = 2;
   auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(groupStore, rank, size, options);
   store_based_barrier(*defaultPg, size, timeout_ms);
@@ -124,6 +127,83 @@ EQX_API int32_t eqx_dist_broadcast(void* g, const TH* tensors, int32_t count, in
   EQX_CATCH(-1)
 }
 
+// Tree collectives, bucketed: the leaves are packed into flat buffers (one dtype and device each, a leaf never split,
+// a new buffer once `bucket_bytes` would be passed), the collective runs on every buffer with all of them in flight,
+// and out[i] receives leaf i's result as a view of its buffer. kind 0 all-reduces with `op_or_root` as the op, then
+// multiplies by `scale` unless it is 1; kind 1 broadcasts from rank `op_or_root`. Returns the number of buffers.
+EQX_API int32_t eqx_dist_bucketed(void* g, const TH* leaves, int32_t count, int32_t kind, int32_t op_or_root,
+                                  double scale, int64_t bucket_bytes, int64_t timeout_ms, TH* out) {
+  EQX_TRY
+  auto* grp = group(g);
+  struct Bucket {
+    std::vector<int32_t> members;
+    int64_t bytes = 0;
+    at::Tensor buffer;
+  };
+  std::vector<Bucket> buckets;
+  std::vector<std::pair<std::pair<at::ScalarType, at::Device>, size_t>> open;  // the open bucket per dtype and device
+  for (int32_t i = 0; i < count; i++) {
+    const at::Tensor& t = *leaves[i];
+    int64_t bytes = t.numel() * (int64_t)t.element_size();
+    auto key = std::make_pair(t.scalar_type(), t.device());
+    auto slot = std::find_if(open.begin(), open.end(), [&](const auto& entry) { return entry.first == key; });
+    size_t index;
+    if (slot != open.end() && buckets[slot->second].bytes + bytes <= bucket_bytes) {
+      index = slot->second;
+    } else {
+      buckets.emplace_back();
+      index = buckets.size() - 1;
+      if (slot != open.end()) slot->second = index;
+      else open.emplace_back(key, index);
+    }
+    auto& b = buckets[index];
+    b.members.push_back(i);
+    b.bytes += bytes;
+  }
+  at::NoGradGuard noGrad;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (auto& b : buckets) {
+    std::vector<at::Tensor> flat;
+    flat.reserve(b.members.size());
+    for (int32_t i : b.members) flat.push_back(leaves[i]->detach().reshape({-1}));
+    b.buffer = flat.size() == 1 ? flat[0].clone() : at::cat(flat);
+    std::vector<at::Tensor> one{b.buffer};
+    if (kind == 0) {
+      c10d::AllreduceOptions o;
+      o.reduceOp = reduce_op(op_or_root);
+      works.push_back(grp->pg->allreduce(one, o));
+    } else {
+      c10d::BroadcastOptions o;
+      o.rootRank = op_or_root;
+      works.push_back(grp->pg->broadcast(one, o));
+    }
+  }
+  for (size_t k = 0; k < works.size(); k++) {
+    try {
+      finish(works[k], timeout_ms);
+    } catch (const c10::Error& e) {
+      throw std::runtime_error("bucket " + std::to_string(k + 1) + " of " + std::to_string(works.size()) + " (" +
+                               std::string(c10::toString(buckets[k].buffer.scalar_type())) + ", " +
+                               std::to_string(buckets[k].buffer.numel()) + " elements): " + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw std::runtime_error("bucket " + std::to_string(k + 1) + " of " + std::to_string(works.size()) + " (" +
+                               std::string(c10::toString(buckets[k].buffer.scalar_type())) + ", " +
+                               std::to_string(buckets[k].buffer.numel()) + " elements): " + e.what());
+    }
+  }
+  for (auto& b : buckets) {
+    if (kind == 0 && scale != 1.0) b.buffer.mul_(scale);
+    int64_t offset = 0;
+    for (int32_t i : b.members) {
+      const at::Tensor& t = *leaves[i];
+      out[i] = eqx::wrap(b.buffer.narrow(0, offset, t.numel()).view(t.sizes()));
+      offset += t.numel();
+    }
+  }
+  return (int32_t)buckets.size();
+  EQX_CATCH(-1)
+}
+
 // Gathers `input` from every rank into `out` (world-size new tensors, in rank order).
 EQX_API int32_t eqx_dist_allgather(void* g, TH input, TH* out, int32_t capacity, int64_t timeout_ms) {
   EQX_TRY
@@ -157,7 +237,7 @@ static const char* kNoGloo =
     "Install them (sudo apt-get install libgloo-dev, with libtorch-dev) and rebuild.";
 
 EQX_API int32_t eqx_dist_available() { return 0; }
-EQX_API void* eqx_dist_init(const char*, int32_t, const char*, int32_t, int32_t, int64_t) {
+EQX_API void* eqx_dist_init(const char*, int32_t, const char*, int32_t, int32_t, int32_t, int64_t) {
   eqx::set_last_error(kNoGloo);
   return nullptr;
 }
@@ -170,6 +250,10 @@ EQX_API int32_t eqx_dist_broadcast(void*, const TH*, int32_t, int32_t, int64_t) 
   return -1;
 }
 EQX_API int32_t eqx_dist_allgather(void*, TH, TH*, int32_t, int64_t) {
+  eqx::set_last_error(kNoGloo);
+  return -1;
+}
+EQX_API int32_t eqx_dist_bucketed(void*, const TH*, int32_t, int32_t, int32_t, double, int64_t, int64_t, TH*) {
   eqx::set_last_error(kNoGloo);
   return -1;
 }
