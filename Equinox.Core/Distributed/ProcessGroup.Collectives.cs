@@ -20,6 +20,13 @@ public sealed partial class ProcessGroup
     /// </summary>
     public long BucketSizeBytes { get; set; } = 25L << 20;
 
+    /// <summary>
+    /// Whether tree collectives first check that every rank passes a tree of the same structure (true by default). The
+    /// check is one extra all-gather of 16 bytes per rank, made again only when a rank's tree changes; turn it off
+    /// when the other ranks are Python processes, which issue only the bucketed collectives themselves.
+    /// </summary>
+    public bool StructureChecks { get; set; } = true;
+
     /// <summary>How many buffers (collective calls) the last tree collective made: a handful, not one per leaf.</summary>
     public int LastBucketCount { get; private set; }
 
@@ -52,23 +59,28 @@ public sealed partial class ProcessGroup
         return TreeCollective(tree, "Broadcast", KindBroadcast, root, 1.0);
     }
 
-    /// <summary>One tensor combined over ranks with <paramref name="op"/>, as a new tensor.</summary>
+    /// <summary>
+    /// One tensor combined over ranks with <paramref name="op"/>, as a new tensor: exactly one
+    /// <c>torch.distributed.all_reduce</c> (no structure check), so Python ranks can take part.
+    /// </summary>
     public Tensor AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum) =>
         TensorCollective(tensor, "AllReduce", KindAllReduce, (int)op);
 
-    /// <summary>Rank <paramref name="root"/>'s <paramref name="tensor"/>, as a new tensor on every rank.</summary>
+    /// <summary>Rank <paramref name="root"/>'s <paramref name="tensor"/>, as a new tensor on every rank: one <c>torch.distributed.broadcast</c>.</summary>
     public Tensor Broadcast(Tensor tensor, int root = 0)
     {
         CheckRoot(root);
         return TensorCollective(tensor, "Broadcast", KindBroadcast, root);
     }
 
-    /// <summary>Every rank's <paramref name="tensor"/> (all of one dtype and shape), in rank order.</summary>
-    /// <exception cref="DistributedException">The ranks' tensors differ in dtype or shape, a peer failed, or the timeout passed.</exception>
-    public unsafe Tensor[] AllGather(Tensor tensor)
+    /// <summary>
+    /// Every rank's <paramref name="tensor"/> (all of one dtype and shape), in rank order: one
+    /// <c>torch.distributed.all_gather</c>.
+    /// </summary>
+    /// <exception cref="DistributedException">A peer failed or the timeout passed.</exception>
+    public Tensor[] AllGather(Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        CheckStructure("AllGather", ["tensor\t" + tensor.Describe()]);
         return RawAllGather(tensor, "AllGather");
     }
 
@@ -100,7 +112,6 @@ public sealed partial class ProcessGroup
     private Tensor TensorCollective(Tensor tensor, string collective, int kind, int opOrRoot)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        CheckStructure(collective, ["tensor\t" + tensor.Describe()]);
         return RunBucketed([tensor], collective, kind, opOrRoot, 1.0)[0];
     }
 
@@ -117,7 +128,7 @@ public sealed partial class ProcessGroup
             lines[i + 1] = path + "\t" + (leaf?.Describe() ?? "null");
             if (leaf is not null) present++;
         }
-        CheckStructure(collective, lines);
+        if (StructureChecks) CheckStructure(collective, lines);
         var leaves = new Tensor[present];
         present = 0;
         foreach (var (_, leaf) in slots) if (leaf is not null) leaves[present++] = leaf;

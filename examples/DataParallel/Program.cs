@@ -7,7 +7,8 @@
 //
 // Options: --steps N (200), --batch B (global batch, 256), --width W (64), --log K (print every K steps, 20),
 // --timeout S (collective timeout in seconds, 60), --dump FILE (write the final parameters, float32, little-endian;
-// with {rank} replaced by the rank), --wide (a 1024-wide MLP and 4096 examples per epoch, for timing).
+// with {rank} replaced by the rank), --sgd (plain SGD, lr 0.1, instead of Adam), --wide (a 1024-wide MLP and 4096
+// examples per epoch, for timing).
 using System.Globalization;
 using Equinox;
 using Equinox.Distributed;
@@ -34,7 +35,7 @@ var y = (x.Sum(1) * 1.5).Sin().Unsqueeze(1) + Tensor.Normal(noiseKey, [samples, 
 var model = new Mlp(inputs, 1, options.Wide ? 1024 : options.Width, depth: 2, activation: Activations.Tanh, key: modelKey);
 model = group.Broadcast(model, root: 0);
 
-var optimizer = new Adam(learningRate: 1e-3);
+Optimizer optimizer = options.Sgd ? new Sgd(learningRate: 0.1) : new Adam(learningRate: 1e-3);
 var state = optimizer.Init(model);
 var lossAndGrads = Eqx.FilterValueAndGrad((Mlp m, Tensor input, Tensor target) => Functional.MseLoss(m.Forward(input), target));
 
@@ -75,14 +76,14 @@ group.Barrier();
 return 0;
 
 internal sealed record Options(int Processes, int Steps, int Batch, int Width, int Log, double TimeoutSeconds, string? Dump,
-    bool Wide, string[] WorkerArguments)
+    bool Wide, bool Sgd, string[] WorkerArguments)
 {
     public static Options Parse(string[] args)
     {
         int processes = 0, steps = 200, batch = 256, width = 64, log = 20;
         double timeout = 60;
         string? dump = null;
-        bool wide = false;
+        bool wide = false, sgd = false;
         var worker = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -99,10 +100,11 @@ internal sealed record Options(int Processes, int Steps, int Batch, int Width, i
                 case "--timeout": timeout = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--dump": dump = Next(); break;
                 case "--wide": wide = true; break;
+                case "--sgd": sgd = true; break;
                 default: throw new ArgumentException($"unknown option {args[i]}; see the comment at the top of Program.cs.");
             }
             worker.AddRange(args[first..(i + 1)]);   // the workers get every option but --nproc
         }
-        return new Options(processes, steps, batch, width, log, timeout, dump, wide, worker.ToArray());
+        return new Options(processes, steps, batch, width, log, timeout, dump, wide, sgd, worker.ToArray());
     }
 }
