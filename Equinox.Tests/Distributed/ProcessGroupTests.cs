@@ -147,7 +147,7 @@ public class ProcessGroupTests
             Assert.That(d.Rank, Is.EqualTo(rank));
             Assert.That(d.Collective, Is.EqualTo("AllReduceMean"));
             Assert.That(d.Message, Does.StartWith($"rank {rank} of 2: AllReduceMean: the ranks passed trees of different structure: " +
-                "they first differ at .Layers[0].Weight: rank 0 has f32[8,4], rank 1 has f32[9,4]."));
+                "they first differ at Layers[0].Weight: rank 0 has f32[8,4], rank 1 has f32[9,4]."));
         }
     }
 

@@ -18,8 +18,6 @@ def main():
     out["add1"] = s.add("counter", 5)
     out["add2"] = s.add("counter", -2)
     out["counter"] = s.get("counter").decode()
-    out["check_present"] = s.check(["alpha", "counter"])
-    out["check_missing"] = s.check(["alpha", "nope"])
     s.wait(["alpha"])
     out["cas_swap"] = s.compare_set("alpha", "one", "two").decode()
     out["cas_keep"] = s.compare_set("alpha", "one", "three").decode()
