@@ -66,6 +66,28 @@ public sealed partial class ProcessGroup
     public Tensor AllReduce(Tensor tensor, ReduceOp op = ReduceOp.Sum) =>
         TensorCollective(tensor, "AllReduce", KindAllReduce, (int)op);
 
+    /// <summary>
+    /// Combines <paramref name="buffer"/> over ranks in place, with no copy: for a buffer this code owns (a gradient
+    /// accumulator, a statistics counter). Trees and tensors that other code may hold go through
+    /// <see cref="AllReduce(Tensor, ReduceOp)"/>, which leaves its input unchanged.
+    /// </summary>
+    /// <exception cref="DistributedException">The buffer is not contiguous, a peer failed, or the timeout passed.</exception>
+    public unsafe void AllReduceInPlace(Tensor buffer, ReduceOp op = ReduceOp.Sum)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        var handle = buffer.AcquireUse();
+        int status;
+        try
+        {
+            status = NativeMethods.eqx_dist_allreduce(Handle(), &handle, 1, (int)op, TimeoutMs);
+        }
+        finally
+        {
+            buffer.ReleaseUse();
+        }
+        if (status < 0) throw Failed("AllReduceInPlace", $"all-reduce ({op}) of {buffer.Describe()}");
+    }
+
     /// <summary>Rank <paramref name="root"/>'s <paramref name="tensor"/>, as a new tensor on every rank: one <c>torch.distributed.broadcast</c>.</summary>
     public Tensor Broadcast(Tensor tensor, int root = 0)
     {

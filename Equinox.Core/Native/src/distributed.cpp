@@ -101,6 +101,10 @@ EQX_API int32_t eqx_dist_allreduce(void* g, const TH* tensors, int32_t count, in
   std::vector<c10::intrusive_ptr<c10d::Work>> works;
   works.reserve(count);
   for (int32_t i = 0; i < count; i++) {
+    if (!tensors[i]->is_contiguous()) {
+      throw std::runtime_error("an in-place all-reduce needs a contiguous buffer; this one is a strided view (reduce a "
+                               "Contiguous() copy instead)");
+    }
     std::vector<at::Tensor> one{*tensors[i]};
     c10d::AllreduceOptions o;
     o.reduceOp = reduce_op(op);

@@ -16,6 +16,9 @@ internal static unsafe partial class NativeMethods
         double scale, long bucketBytes, long timeoutMs, IntPtr* output);
 
     [LibraryImport(Library)]
+    internal static partial int eqx_dist_allreduce(IntPtr group, IntPtr* tensors, int count, int op, long timeoutMs);
+
+    [LibraryImport(Library)]
     internal static partial int eqx_dist_allgather(IntPtr group, IntPtr input, IntPtr* output, int capacity, long timeoutMs);
 
     [LibraryImport(Library)] internal static partial int eqx_dist_barrier(IntPtr group, long timeoutMs);
