@@ -69,7 +69,11 @@ public sealed partial class ProcessGroup : IDisposable
     /// <exception cref="DistributedException">The store cannot be hosted or reached, or a rank did not arrive in time.</exception>
     /// <exception cref="NotSupportedException">This build has no distributed support.</exception>
     public static ProcessGroup Init(int rank, int worldSize, string address = "127.0.0.1", int port = 29500,
-        TimeSpan? timeout = null, int? localRank = null)
+        TimeSpan? timeout = null, int? localRank = null) =>
+        Init(rank, worldSize, address, port, timeout, localRank, hostStore: rank == 0, storePrefix: "");
+
+    private static ProcessGroup Init(int rank, int worldSize, string address, int port, TimeSpan? timeout, int? localRank,
+        bool hostStore, string storePrefix)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(worldSize, 1);
         if (rank < 0 || rank >= worldSize)
@@ -94,7 +98,7 @@ public sealed partial class ProcessGroup : IDisposable
             throw new DistributedException(rank, worldSize, "Init", e.Message, e);
         }
         TcpStoreServer? server = null;
-        if (rank == 0)
+        if (hostStore)
         {
             try
             {
@@ -106,7 +110,7 @@ public sealed partial class ProcessGroup : IDisposable
             }
         }
         var (device, isInterface) = GlooDevice(ip);
-        var group = NativeMethods.eqx_dist_init(ip.ToString(), port, device, isInterface ? 1 : 0, rank, worldSize,
+        var group = NativeMethods.eqx_dist_init(ip.ToString(), port, storePrefix, device, isInterface ? 1 : 0, rank, worldSize,
             (long)limit.TotalMilliseconds);
         if (group == IntPtr.Zero)
         {
@@ -120,7 +124,9 @@ public sealed partial class ProcessGroup : IDisposable
 
     /// <summary>
     /// Joins the group torchrun describes in the environment: <c>MASTER_ADDR</c> (default 127.0.0.1),
-    /// <c>MASTER_PORT</c> (default 29500), <c>RANK</c>, <c>WORLD_SIZE</c> and <c>LOCAL_RANK</c>.
+    /// <c>MASTER_PORT</c> (default 29500), <c>RANK</c>, <c>WORLD_SIZE</c> and <c>LOCAL_RANK</c>. Under torchrun's
+    /// elastic agent (<c>TORCHELASTIC_USE_AGENT_STORE=True</c>) the agent already hosts the store: every rank connects
+    /// to it, under the agent's <c>/worker/attempt_N</c> prefix, as Python's workers do.
     /// </summary>
     /// <exception cref="InvalidOperationException">RANK or WORLD_SIZE is missing or not a number.</exception>
     public static ProcessGroup InitFromEnvironment(TimeSpan? timeout = null)
@@ -130,7 +136,13 @@ public sealed partial class ProcessGroup : IDisposable
         int localRank = EnvironmentInt("LOCAL_RANK", rank);
         int port = EnvironmentInt("MASTER_PORT", 29500);
         var address = Environment.GetEnvironmentVariable("MASTER_ADDR");
-        return Init(rank, worldSize, string.IsNullOrWhiteSpace(address) ? "127.0.0.1" : address, port, timeout, localRank);
+        if (string.IsNullOrWhiteSpace(address)) address = "127.0.0.1";
+        if (Environment.GetEnvironmentVariable("TORCHELASTIC_USE_AGENT_STORE") == "True")
+        {
+            var attempt = Environment.GetEnvironmentVariable("TORCHELASTIC_RESTART_COUNT") is { Length: > 0 } a ? a : "0";
+            return Init(rank, worldSize, address, port, timeout, localRank, hostStore: false, storePrefix: $"/worker/attempt_{attempt}");
+        }
+        return Init(rank, worldSize, address, port, timeout, localRank, hostStore: rank == 0, storePrefix: "");
     }
 
     /// <summary>Whether this process was started as a worker (torchrun or <see cref="DistributedLauncher"/> set RANK and WORLD_SIZE).</summary>

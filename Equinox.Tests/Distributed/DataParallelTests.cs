@@ -63,6 +63,22 @@ public class DataParallelTests
     }
 
     [Test]
+    public void TorchrunStartsTheExampleAsItsWorkersOnTheAgentsStore()
+    {
+        const string torchrun = "/usr/bin/torchrun";
+        if (!File.Exists(torchrun)) Assert.Ignore("torchrun (python3-torch) is not installed.");
+        var dll = DistributedProcesses.DataParallelDll();
+        int port = DistributedLauncher.FreePort();
+        using var run = new DistributedProcesses.Child(torchrun,
+            ["--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", port.ToString(), "--no_python",
+             "dotnet", dll, "--steps", "10", "--batch", "64", "--log", "10", "--timeout", "30"],
+            new Dictionary<string, string> { ["GLOO_SOCKET_IFNAME"] = "lo" });
+        Assert.That(run.Finish(Limit), Is.Zero, run.Output);
+        Assert.That(run.Output.Split('\n').Count(l => l.Contains("step 10 loss", StringComparison.Ordinal)), Is.EqualTo(2), run.Output);
+        Assert.That(run.Output, Does.Contain("2 process(es), global batch 64"), run.Output);
+    }
+
+    [Test]
     public void TheLauncherStopsTheOtherWorkersAndFailsWhenOneFails()
     {
         var dll = DistributedProcesses.DataParallelDll();

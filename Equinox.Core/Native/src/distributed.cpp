@@ -71,8 +71,9 @@ EQX_API int32_t eqx_dist_available() { return 1; }
 // Connects to the store at store_host:store_port (never hosts it: C# hosts the server where asked), builds the Gloo
 // group on a device bound to `device` (an address, or an interface name such as lo), and runs Python's initialisation
 // barrier and sequence-number exchange.
-EQX_API void* eqx_dist_init(const char* store_host, int32_t store_port, const char* device, int32_t device_is_interface,
-                            int32_t rank, int32_t size, int64_t timeout_ms) {
+// `prefix` (may be empty) is torchelastic's `/worker/attempt_N` when torchrun's agent hosts the store.
+EQX_API void* eqx_dist_init(const char* store_host, int32_t store_port, const char* prefix, const char* device,
+                            int32_t device_is_interface, int32_t rank, int32_t size, int64_t timeout_ms) {
   EQX_TRY
   c10d::TCPStoreOptions opts;
   opts.port = (uint16_t)store_port;
@@ -80,7 +81,8 @@ EQX_API void* eqx_dist_init(const char* store_host, int32_t store_port, const ch
   opts.numWorkers = (size_t)size;
   opts.waitWorkers = true;  // a client only counts itself in; Python's rank-0 server waits on that count
   opts.timeout = milliseconds(timeout_ms);
-  auto store = c10::make_intrusive<c10d::TCPStore>(std::string(store_host), opts);
+  c10::intrusive_ptr<c10d::Store> store = c10::make_intrusive<c10d::TCPStore>(std::string(store_host), opts);
+  if (prefix && *prefix) store = c10::make_intrusive<c10d::PrefixStore>(prefix, store);
   auto defaultPg = c10::make_intrusive<c10d::PrefixStore>("default_pg", store);
   auto groupStore = c10::make_intrusive<c10d::PrefixStore>("0", defaultPg);
   auto options = c10d::ProcessGroupGloo::Options::create(milliseconds(timeout_ms));
@@ -241,7 +243,7 @@ static const char* kNoGloo =
     "Install them (sudo apt-get install libgloo-dev, with libtorch-dev) and rebuild.";
 
 EQX_API int32_t eqx_dist_available() { return 0; }
-EQX_API void* eqx_dist_init(const char*, int32_t, const char*, int32_t, int32_t, int32_t, int64_t) {
+EQX_API void* eqx_dist_init(const char*, int32_t, const char*, const char*, int32_t, int32_t, int32_t, int64_t) {
   eqx::set_last_error(kNoGloo);
   return nullptr;
 }

@@ -8,7 +8,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int eqx_dist_available();
 
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial IntPtr eqx_dist_init(string storeHost, int storePort, string device, int deviceIsInterface,
+    internal static partial IntPtr eqx_dist_init(string storeHost, int storePort, string prefix, string device, int deviceIsInterface,
         int rank, int size, long timeoutMs);
 
     [LibraryImport(Library)]
