@@ -199,9 +199,11 @@ public sealed partial class ProcessGroup : IDisposable
     {
         var message = NativeMethods.LastError();
         return new DistributedException(Rank, WorldSize, collective,
-            $"{detail}{(detail is null ? "" : ": ")}{message}. A peer process may have exited or stopped calling the " +
+            $"{detail}{(detail is null ? "" : ": ")}{message}. {Peer()} may have exited or stopped calling the " +
             $"same collectives in the same order; every rank fails within the timeout ({Timeout.TotalSeconds:0.#} s).");
     }
+
+    private string Peer() => WorldSize == 2 ? $"The other process, rank {1 - Rank}," : "A peer process";
 
     /// <summary>Leaves the group: closes the connections and, on rank 0, stops the store.</summary>
     public void Dispose()
