@@ -103,6 +103,44 @@ public class LayeringTests
             "through the InPlaceUpdates seam), and nothing below it may use it.\n" + string.Join("\n", violations));
     }
 
+    [Test]
+    public void DistributedSitsOnTreeAndTorchAndNothingElseInCoreUsesIt()
+    {
+        var map = SourceMap.Load(Core);
+        static bool IsDistributed(Type t) => Outermost(t).Namespace == "Equinox.Distributed";
+        static bool IsOptim(Type t) => Outermost(t).Namespace == "Equinox.Optim";
+        var distributedTypes = Types().Where(IsDistributed).ToList();
+        Assert.That(distributedTypes.Select(t => t.Name), Does.Contain("ProcessGroup").And.Contain("TcpStoreServer"),
+            "Equinox.Distributed's types are found");
+        // The scan has teeth: it sees ProcessGroup's use of the tree layer.
+        Assert.That(References(distributedTypes.Single(t => t.Name == "ProcessGroup"), wholeType: true, _ => true)
+                .Select(r => r.Referenced switch { Type t => t.Name, MethodBase m => m.DeclaringType!.Name, _ => "" }),
+            Does.Contain("Eqx"));
+        var violations = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var type in Types())
+        {
+            bool distributed = IsDistributed(type);
+            foreach (var (site, referenced) in References(type, wholeType: true, _ => true))
+            {
+                if (distributed)
+                {
+                    bool above = referenced switch
+                    {
+                        Type t => Decompose(t).Any(d => map.IsTransforms(d) || IsOptim(d)),
+                        MethodBase m => map.IsTransforms(m) || map.IsTransforms(m.DeclaringType!) || IsOptim(m.DeclaringType!),
+                        _ => false,
+                    };
+                    if (above) violations.Add($"{site} uses {Describe(referenced)} (a transformation or optimiser)");
+                }
+                else if (referenced is Type t && Decompose(t).Any(IsDistributed))
+                    violations.Add($"{site} uses {t.FullName} (a distributed type)");
+            }
+        }
+        Assert.That(violations, Is.Empty,
+            "Equinox.Distributed is built on the tree and tensor layers only (collectives over trees), and nothing else in " +
+            "Equinox.Core uses it.\n" + string.Join("\n", violations));
+    }
+
     private enum Layer { Torch, Tree, Transforms, Other }
 
     private static IEnumerable<Type> Types() => Core.GetTypes();

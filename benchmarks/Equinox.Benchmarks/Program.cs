@@ -10,6 +10,8 @@ if (args.Length > 0 && args[0] == "vmap") return VmapBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "jit") return JitBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "memory") return MemoryBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "checkpoint") return CheckpointBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "distributed") return DistributedBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "distributed-worker") return DistributedBenchmark.Worker(args[1..]);
 if (args.Length > 0 && args[0] == "checkpoint-load") return CheckpointBenchmark.Load(args[1..]);
 
 Console.Error.WriteLine("""
@@ -31,6 +33,9 @@ Console.Error.WriteLine("""
                  FilterJit's added cost per cached call on a 256-leaf MLP, against calling the function directly.
       memory [--width N] [--layers N] [--batch N]
                  peak CPU memory of a training step with and without donating the model.
+      distributed [--rounds K] [--iters N] [--repeats R] [--sizes 1,16,64] [--epochs E] [--impl cs,py]
+                 all-reduce of 1/16/64 MiB float32 between 2 local processes, C# against Python torch.distributed (Gloo),
+                 and a 2-process data-parallel epoch of the wide MLP against 1 process.
       checkpoint [--mb N]
                  saves an N-megabyte safetensors checkpoint (1024) and loads it in a fresh process: peak resident memory.
     """);
