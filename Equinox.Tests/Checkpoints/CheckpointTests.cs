@@ -3,6 +3,7 @@ using System.Text;
 using Equinox.Nn;
 using Equinox.Optim;
 using Equinox.Tensors;
+using Equinox.Testing;
 using NUnit.Framework;
 
 namespace Equinox.Tests.Checkpoints;
@@ -35,11 +36,11 @@ public class CheckpointTests
 
         var fresh = new Mlp(2, 1, 8, 2, Key.Create(2));
         var loaded = Eqx.LoadLeaves(path, fresh);
-        Assert.That(Eqx.Leaves(loaded).Select(Values), Is.EqualTo(Eqx.Leaves(model).Select(Values)));
+        TreeAssert.AllClose(model, loaded, rtol: 0, atol: 0);
         Assert.That(Eqx.ReadCheckpointMetadata(path), Is.EqualTo(new Dictionary<string, string> { ["step"] = "1", ["note"] = "ünïcode" }));
         var loadedState = Eqx.LoadLeaves(path + ".opt", adam.Init(fresh));
         Assert.That(loadedState.Count.Item<long>(), Is.EqualTo(1));
-        Assert.That(Eqx.Leaves(loadedState).Select(Values), Is.EqualTo(Eqx.Leaves(state).Select(Values)));
+        TreeAssert.AllClose(state, loadedState, rtol: 0, atol: 0);
         Assert.That(Directory.GetFiles(directory).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "model.safetensors", "model.safetensors.opt" }),
             "no temporary file is left behind");
 
@@ -67,9 +68,9 @@ public class CheckpointTests
         var loadedModel = Eqx.LoadLeaves(path, freshModel, prefix: "model.");
         var loadedOpt = Eqx.LoadLeaves(path, adam.Init(freshModel), prefix: "opt.");
         var loadedState = Eqx.LoadLeaves(path, freshState, prefix: "state.");
-        Assert.That(Eqx.Leaves(loadedModel).Select(Values), Is.EqualTo(Eqx.Leaves(model).Select(Values)));
-        Assert.That(Eqx.Leaves(loadedOpt).Select(Values), Is.EqualTo(Eqx.Leaves(opt).Select(Values)));
-        Assert.That(Eqx.Leaves(loadedState).Select(Values), Is.EqualTo(Eqx.Leaves(state).Select(Values)));
+        TreeAssert.AllClose(model, loadedModel, rtol: 0, atol: 0);
+        TreeAssert.AllClose(opt, loadedOpt, rtol: 0, atol: 0);
+        TreeAssert.AllClose(state, loadedState, rtol: 0, atol: 0);
         Assert.That(Eqx.ReadCheckpointMetadata(path)["step"], Is.EqualTo("7"));
     }
 
@@ -91,10 +92,10 @@ public class CheckpointTests
         Assert.That(Eqx.Leaves(fromStream).Select(Values), Is.Not.EqualTo(Eqx.Leaves(model).Select(Values)), "no model. tensor is read under opt.");
         memory.Position = 3;
         var loaded = Eqx.LoadLeaves(memory, new Mlp(2, 1, 8, 2, Key.Create(17)), prefix: "model.");
-        Assert.That(Eqx.Leaves(loaded).Select(Values), Is.EqualTo(Eqx.Leaves(model).Select(Values)));
+        TreeAssert.AllClose(model, loaded, rtol: 0, atol: 0);
         using var forwardOnly = new ForwardOnlyStream(File.ReadAllBytes(path));
         var loadedOpt = Eqx.LoadLeaves(forwardOnly, new Adam(0.01).Init(model), prefix: "opt.");
-        Assert.That(Eqx.Leaves(loadedOpt).Select(Values), Is.EqualTo(Eqx.Leaves(opt).Select(Values)));
+        TreeAssert.AllClose(opt, loadedOpt, rtol: 0, atol: 0);
         var bad = new MemoryStream(File.ReadAllBytes(path)[..40]);
         var e = Assert.Throws<CheckpointException>(() => Eqx.LoadLeaves(bad, model, prefix: "model."))!;
         Assert.That(e.File, Is.Null);
