@@ -19,6 +19,8 @@ else
      ! python3 -c 'import torch' >/dev/null 2>&1; then
     needed+=(libtorch-dev)
   fi
+  # Gloo's headers: without them the shim builds without c10d's ProcessGroupGloo and Equinox.Distributed says so.
+  if [ -z "${EQUINOX_LIBTORCH:-}" ] && [ ! -f /usr/include/gloo/config.h ]; then wanted+=(libgloo-dev); fi
   # Debian's LibTorch multiplies matrices in whatever libblas.so.3 is; the reference BLAS is 15-25x slower.
   blas=""
   for link in /usr/lib/*-linux-gnu/libblas.so.3; do [ -e "$link" ] && blas=$(readlink -f "$link"); done
@@ -53,6 +55,6 @@ fi
 if [ "$mode" = "--python" ]; then
   echo "EQUINOX: python3-torch is missing, so the tests that compare with PyTorch will be skipped. Install with: $command_line"
 else
-  echo "EQUINOX: no optimised BLAS; matrix products will be 15-25x slower. Install with: $command_line"
+  echo "EQUINOX: missing ${wanted[*]} (without OpenBLAS matrix products are 15-25x slower; without Gloo there is no Equinox.Distributed). Install with: $command_line"
 fi
 exit 0
