@@ -202,7 +202,7 @@ public class VmapCollectiveTests
         var paths = Eqx.LeafPaths(model);
         for (int slot = 0; slot < leaves.Length; slot++)
         {
-            var numeric = FiniteDifferences(model, Loss, slot);
+            var numeric = GradTests.FiniteDifferences(model, Loss, slot);
             OracleAssert.Values(gradLeaves[slot]!.ToArray<double>(), numeric, 1e-6, 1e-8, $"d loss / d {paths[slot]}");
             Assert.That(numeric, Has.Some.Not.EqualTo(0.0).Within(1e-6), $"{paths[slot]} should have a non-trivial gradient");
         }
@@ -453,28 +453,5 @@ public class VmapCollectiveTests
             AssertClose(grads.Weight.Select(0, o), expected.Weight, $"Weight, outer example {o}", 1e-9, 1e-11);
             AssertClose(grads.Bias.Select(0, o), expected.Bias, $"Bias, outer example {o}", 1e-9, 1e-11);
         }
-    }
-
-    private static double[] FiniteDifferences(VmapAffine model, Func<VmapAffine, Tensor> f, int slot, double h = 1e-6)
-    {
-        using var scope = Torch.Scope();
-        using var _ = Torch.NoGrad();
-        var leaves = Eqx.Flatten(model);
-        var shape = leaves[slot]!.Shape;
-        var values = leaves[slot]!.ToArray<double>();
-        var result = new double[values.Length];
-        for (int i = 0; i < values.Length; i++)
-        {
-            double At(double delta)
-            {
-                var shifted = (double[])values.Clone();
-                shifted[i] += delta;
-                var copy = (Tensor?[])leaves.Clone();
-                copy[slot] = Tensor.FromSpan<double>(shifted, shape);
-                return f(Eqx.Unflatten(model, copy)).Item<double>();
-            }
-            result[i] = (At(h) - At(-h)) / (2 * h);
-        }
-        return result;
     }
 }
